@@ -1,0 +1,24 @@
+"""spechub_theory: exact acceptance, output laws and optima of multi-draft speculative decoding.
+
+The public API, re-exported from the modules that define it.
+"""
+
+from .acceptance import acceptance_rate
+from .drafts import DRAFT_LAWS
+from .exact import enumerated_acceptance_rate, output_distribution
+from .simulate import Simulation, simulate
+from .verifiers import VERIFIERS
+
+#: The method names accepted by :func:`acceptance_rate`, :func:`output_distribution` and :func:`simulate`.
+METHODS = tuple(VERIFIERS)
+
+__all__ = [
+    "DRAFT_LAWS",
+    "METHODS",
+    "Simulation",
+    "VERIFIERS",
+    "acceptance_rate",
+    "enumerated_acceptance_rate",
+    "output_distribution",
+    "simulate",
+]

@@ -1,0 +1,142 @@
+"""Draft laws: how the ``k`` draft tokens ``(X_1, ..., X_k)`` of one position are drawn from ``q``.
+
+Each law can sample ordered k-tuples with a ``numpy.random.Generator`` and enumerate its support
+with exact probabilities (for small vocabularies). All take a single validated distribution ``q`` of
+shape ``(V,)``.
+
+* ``iid`` -- k independent draws from ``q``.
+* ``wo`` -- k sequential draws without replacement, ``q`` renormalised over the tokens not yet
+  drawn; equivalently the k largest of ``log q + Gumbel`` in decreasing order (Gumbel-top-k).
+* ``hub`` -- SpecHub's pair law (Sun et al., EMNLP 2024, arXiv 2411.05289), ``k = 2``: with the hub
+  ``a = argmax q``, ``Q(i, a) = q(i)`` and ``Q(a, i) = q(a) q(i) / (1 - q(a))`` for ``i != a``. It is
+  sampled as ``X_1 ~ q``; ``X_2 = a`` unless ``X_1 = a``, when ``X_2 ~ q`` restricted to ``i != a``.
+* ``greedy`` -- the ``k - 1`` most likely tokens of ``q`` in decreasing order, then one draw from
+  ``q`` restricted to the rest (Hu et al., ICLR 2025, arXiv 2502.18779). As a set it equals the hub
+  law at ``k = 2``.
+
+Ties in ``argmax`` and in the ranking of ``q`` go to the lowest token index.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def top_tokens(q: np.ndarray, m: int) -> np.ndarray:
+    """The ``m`` most likely tokens of ``q`` in decreasing order of ``q`` (ties: lowest index)."""
+    return np.argsort(-q, kind="stable")[:m]
+
+
+def _choice_excluding(q: np.ndarray, excluded: np.ndarray, rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` draws from ``q`` restricted to the tokens not in ``excluded``."""
+    rest = q.copy()
+    rest[excluded] = 0.0
+    return rng.choice(q.size, size=n, p=rest / rest.sum())
+
+
+@dataclass(frozen=True)
+class DraftLaw:
+    """A law of ordered draft k-tuples, with the number of tokens of positive mass it needs."""
+
+    name: str
+
+    def min_support(self, k: int) -> int:
+        """Tokens of positive mass ``q`` needs so that ``k`` drafts can be drawn."""
+        return 1
+
+    def supports(self, k: int) -> bool:
+        """Whether the law is defined for ``k`` drafts."""
+        return k >= 1
+
+    def sample(self, q: np.ndarray, k: int, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` ordered draft tuples, shape ``(n, k)``."""
+        raise NotImplementedError
+
+    def enumerate(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Every tuple of positive probability, shape ``(m, k)``, with its probability, shape ``(m,)``."""
+        raise NotImplementedError
+
+
+class IID(DraftLaw):
+    def sample(self, q, k, rng, n):
+        return rng.choice(q.size, size=(n, k), p=q)
+
+    def enumerate(self, q, k):
+        support = np.flatnonzero(q > 0)
+        tuples = np.array(list(itertools.product(support, repeat=k)), dtype=np.int64).reshape(-1, k)
+        return tuples, np.prod(q[tuples], axis=1)
+
+
+class WithoutReplacement(DraftLaw):
+    def min_support(self, k):
+        return k
+
+    def sample(self, q, k, rng, n):
+        with np.errstate(divide="ignore"):
+            keys = np.log(q) + rng.gumbel(size=(n, q.size))
+        if k < q.size:
+            top = np.argpartition(-keys, k - 1, axis=1)[:, :k]
+        else:
+            top = np.tile(np.arange(q.size), (n, 1))
+        order = np.argsort(-np.take_along_axis(keys, top, axis=1), axis=1, kind="stable")
+        return np.take_along_axis(top, order, axis=1)
+
+    def enumerate(self, q, k):
+        support = np.flatnonzero(q > 0)
+        tuples = np.array(list(itertools.permutations(support, k)), dtype=np.int64).reshape(-1, k)
+        taken = np.concatenate([np.zeros((len(tuples), 1)), np.cumsum(q[tuples], axis=1)[:, :-1]], axis=1)
+        return tuples, np.prod(q[tuples] / (1.0 - taken), axis=1)
+
+
+class Hub(DraftLaw):
+    def min_support(self, k):
+        return 2
+
+    def supports(self, k):
+        return k == 2
+
+    def sample(self, q, k, rng, n):
+        a = top_tokens(q, 1)[0]
+        first = rng.choice(q.size, size=n, p=q)
+        second = np.full(n, a)
+        at_hub = first == a
+        second[at_hub] = _choice_excluding(q, np.array([a]), rng, int(at_hub.sum()))
+        return np.stack([first, second], axis=1)
+
+    def enumerate(self, q, k):
+        a = top_tokens(q, 1)[0]
+        spokes = np.flatnonzero((q > 0) & (np.arange(q.size) != a))
+        tuples = np.concatenate(
+            [np.stack([spokes, np.full_like(spokes, a)], 1), np.stack([np.full_like(spokes, a), spokes], 1)]
+        )
+        probs = np.concatenate([q[spokes], q[a] * q[spokes] / (1.0 - q[a])])
+        return tuples, probs
+
+
+class Greedy(DraftLaw):
+    def min_support(self, k):
+        return k
+
+    def sample(self, q, k, rng, n):
+        fixed = top_tokens(q, k - 1)
+        last = _choice_excluding(q, fixed, rng, n)
+        return np.concatenate([np.tile(fixed, (n, 1)), last[:, None]], axis=1)
+
+    def enumerate(self, q, k):
+        fixed = top_tokens(q, k - 1)
+        rest = np.flatnonzero(q > 0)
+        rest = rest[~np.isin(rest, fixed)]
+        tuples = np.concatenate([np.tile(fixed, (rest.size, 1)), rest[:, None]], axis=1)
+        return tuples, q[rest] / (1.0 - q[fixed].sum())
+
+
+#: The draft laws by name.
+DRAFT_LAWS: dict[str, DraftLaw] = {
+    "iid": IID("iid"),
+    "wo": WithoutReplacement("wo"),
+    "hub": Hub("hub"),
+    "greedy": Greedy("greedy"),
+}

@@ -1,0 +1,94 @@
+"""Monte Carlo: sample drafts, run the verifier's procedure with uniforms, count what it emits."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import validate
+from .drafts import DRAFT_LAWS
+from .verifiers import checked
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """The outcome of :func:`simulate`: how often the emitted token was a draft, and which tokens."""
+
+    method: str
+    k: int
+    n: int
+    accepted: int
+    counts: np.ndarray
+
+    @property
+    def acceptance_estimate(self) -> float:
+        """The empirical acceptance rate ``accepted / n`` (an estimate, not an exact value)."""
+        return self.accepted / self.n
+
+    def acceptance_interval(self, z: float = 5.0) -> tuple[float, float]:
+        """Wilson score interval for the acceptance rate at ``z`` standard deviations."""
+        phat, n = self.acceptance_estimate, self.n
+        centre = (phat + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * math.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+        return centre - half, centre + half
+
+
+def _walk(steps, uniforms, rng):
+    """Emitted tokens for draws that share one chain: the first step whose uniform falls below it."""
+    accepts = np.array([a for a, _ in steps])
+    first = np.argmax(uniforms[:, : len(steps)] < accepts, axis=1)
+    tokens = np.empty(len(uniforms), dtype=np.int64)
+    for j, (_, emit) in enumerate(steps):
+        hit = first == j
+        if isinstance(emit, np.ndarray):
+            tokens[hit] = rng.choice(emit.size, size=int(hit.sum()), p=emit)
+        else:
+            tokens[hit] = emit
+    return tokens
+
+
+def simulate(p, q, method: str, k: int = 2, n: int = 10_000, seed=None, *, normalize: bool = False) -> Simulation:
+    """Sample ``n`` positions: draw drafts from the method's law and run its verifier procedure.
+
+    Parameters
+    ----------
+    p, q : array_like, shape (V,)
+        Target and draft distributions of one position.
+    method, k : str, int
+        As in :func:`spechub_theory.acceptance_rate`.
+    n : int
+        Number of independent positions.
+    seed : int, SeedSequence or numpy.random.Generator
+        Required: every random draw is reproducible.
+
+    Returns
+    -------
+    Simulation
+        ``accepted`` (how often ``Y`` was a draft), ``counts`` of emitted tokens (shape ``(V,)``),
+        ``acceptance_estimate`` and a Wilson interval.
+    """
+    p, q, verifier, k = checked(p, q, method, k, normalize=normalize)
+    if p.ndim != 1:
+        raise ValueError(f"p: simulate takes one position of shape (V,), got shape {p.shape}")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n: expected a positive integer number of samples, got {n!r}")
+    rng = validate.rng(seed)
+    drafts = DRAFT_LAWS[verifier.drafts].sample(q, k, rng, n)
+    unique, inverse = np.unique(drafts, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(inverse, minlength=len(unique)))])
+    uniforms = rng.random((n, k + 2))
+    tokens = np.empty(n, dtype=np.int64)
+    for g, group_drafts in enumerate(unique):
+        members = order[bounds[g] : bounds[g + 1]]
+        steps = []
+        for accept, emit in verifier.procedure(group_drafts, p, q):
+            steps.append((accept, emit))
+            if accept >= 1.0:
+                break
+        tokens[members] = _walk(steps, uniforms[members], rng)
+    accepted = int(np.any(tokens[:, None] == drafts, axis=1).sum())
+    return Simulation(method, k, int(n), accepted, np.bincount(tokens, minlength=p.size))

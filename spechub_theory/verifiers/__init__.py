@@ -1,0 +1,69 @@
+"""The multi-draft verifiers, one module each, and the registry that names them.
+
+A verifier is defined once, as the procedure an inference engine runs: a generator
+``procedure(drafts, p, q)`` that yields the steps of a sequential rejection chain, each a pair
+``(accept_probability, emit)`` where ``emit`` is a token index or a law over tokens. The engine walks
+the chain with uniforms and emits from the first accepted step; the last step has probability 1.
+:mod:`spechub_theory.exact` enumerates the same chain for the exact output law and
+:mod:`spechub_theory.simulate` samples it. Each module also gives the closed-form acceptance
+``acceptance(p, q, k)`` on validated ``(n, V)`` arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import numpy as np
+
+from .. import validate
+from ..drafts import DRAFT_LAWS
+from . import greedy, kseq, nss, rrs, rrs_wo, single, spechub
+
+Step = tuple[float, "int | np.ndarray"]
+
+
+@dataclass(frozen=True)
+class Verifier:
+    """A verifier: its draft law, its procedure, its closed-form acceptance and the k it supports."""
+
+    name: str
+    drafts: str
+    procedure: Callable[[np.ndarray, np.ndarray, np.ndarray], Iterator[Step]]
+    acceptance: Callable[[np.ndarray, np.ndarray, int], np.ndarray]
+    k_values: str
+    lossless: bool = True
+
+    def supports(self, k: int) -> bool:
+        """Whether the verifier is defined for ``k`` drafts (``k_values``: 'any', '1' or '2')."""
+        return self.k_values == "any" or int(self.k_values) == k
+
+
+#: Every verifier by method name.
+VERIFIERS: dict[str, Verifier] = {
+    v.name: v
+    for v in (
+        Verifier("single", "iid", single.procedure, single.acceptance, "1"),
+        Verifier("rrs", "iid", rrs.procedure, rrs.acceptance, "any"),
+        Verifier("rrs_wo", "wo", rrs_wo.procedure, rrs_wo.acceptance, "any"),
+        Verifier("spechub", "hub", spechub.procedure, spechub.acceptance, "2"),
+        Verifier("kseq", "iid", kseq.procedure, kseq.acceptance, "any"),
+        Verifier("nss", "iid", nss.procedure, nss.acceptance, "any"),
+        Verifier("greedy", "greedy", greedy.procedure, greedy.acceptance, "any"),
+    )
+}
+
+
+def checked(p, q, method: str, k, *, normalize: bool = False):
+    """Validate a call ``(p, q, method, k)``: returns ``(p, q, verifier, k)`` with ``p, q`` of shape ``(..., V)``.
+
+    Raises ``ValueError`` for bad distributions, an unknown method, a ``k`` the method does not
+    support, or a ``q`` with fewer tokens of positive mass than the draft law needs.
+    """
+    verifier = VERIFIERS[validate.choice(method, "method", VERIFIERS)]
+    k = validate.draft_count(k)
+    if not verifier.supports(k):
+        raise ValueError(f"k: method {method!r} supports k = {verifier.k_values} only, got k = {k}")
+    p, q = validate.pair(p, q, normalize=normalize)
+    validate.support_at_least(q, DRAFT_LAWS[verifier.drafts].min_support(k), verifier.drafts)
+    return p, q, verifier, k
