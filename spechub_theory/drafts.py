@@ -112,7 +112,7 @@ class Hub(DraftLaw):
         tuples = np.concatenate(
             [np.stack([spokes, np.full_like(spokes, a)], 1), np.stack([np.full_like(spokes, a), spokes], 1)]
         )
-        probs = np.concatenate([q[spokes], q[a] * q[spokes] / (1.0 - q[a])])
+        probs = np.concatenate([q[spokes], q[a] * q[spokes] / q[spokes].sum()])
         return tuples, probs
 
 
@@ -130,7 +130,7 @@ class Greedy(DraftLaw):
         rest = np.flatnonzero(q > 0)
         rest = rest[~np.isin(rest, fixed)]
         tuples = np.concatenate([np.tile(fixed, (rest.size, 1)), rest[:, None]], axis=1)
-        return tuples, q[rest] / (1.0 - q[fixed].sum())
+        return tuples, q[rest] / q[rest].sum()
 
 
 #: The draft laws by name.

@@ -38,6 +38,25 @@ def rrs_rejection(p, q, k, out):
 
 
 @njit(cache=True)
+def _remaining_mass(q, drafted, remaining, removed):
+    """``sum_{x not drafted} q(x)`` after a token of mass ``removed`` joins the drafts (was ``remaining``).
+
+    ``remaining - removed`` is used while it keeps at least half of ``remaining``; otherwise
+    (a draft holding most of the mass, as at low temperature) the remainder is summed directly, so
+    ``1 / remaining`` never loses precision nor divides by zero. ``drafted`` must already include
+    the new token.
+    """
+    rest = remaining - removed
+    if rest >= 0.5 * remaining:
+        return rest
+    rest = 0.0
+    for x in range(q.size):
+        if not drafted[x]:
+            rest += q[x]
+    return rest
+
+
+@njit(cache=True)
 def hub_set_acceptance(p, q, m, out):
     """``p(T) + sum_{x not in T} min(p(x), q(x) / (1 - q(T)))`` with ``T`` the ``m`` most likely drafts.
 
@@ -58,7 +77,7 @@ def hub_set_acceptance(p, q, m, out):
             chosen[best] = True
             q_fixed += q[row, best]
             p_fixed += p[row, best]
-        scale = 1.0 / (1.0 - q_fixed)
+        scale = 1.0 / _remaining_mass(q[row], chosen, 1.0, q_fixed)
         total = 0.0
         for x in range(v):
             if not chosen[x]:
@@ -79,6 +98,8 @@ def _threshold_sums(p, q):
     for x in range(v):
         if p[x] > q[x]:
             count += 1
+    if count == 0:
+        return np.empty(0), np.zeros(1), np.zeros(1)
     idx = np.empty(count, dtype=np.int64)
     ratios = np.empty(count)
     j = 0
@@ -110,38 +131,72 @@ def _excess(c, ratios, p_prefix, q_prefix):
             lo = mid + 1
         else:
             hi = mid
+    if lo == 0:
+        return 0.0
     z = p_prefix[lo] - c * q_prefix[lo]
     return z if z > 0.0 else 0.0
 
 
 @njit(cache=True)
-def _wo_rejection(step, k, c_prev, z_prev, drafted_mass, drafted, p, q, ratios, p_prefix, q_prefix):
-    """``P(drafts step..k are all rejected | state)`` for RRS without replacement.
+def _wo_rejection(k, p, q, ratios, p_prefix, q_prefix, drafted):
+    """``P(all k drafts rejected)`` for RRS without replacement, by depth-first search over prefixes.
 
-    State before ``step``: residual ``(p - c_prev q)_+ / z_prev`` and drafted mass ``q(D)``. The next
-    draft has law ``t q`` off ``D`` with ``t = 1 / (1 - q(D))``; a rejection moves ``c`` to
-    ``c_prev + z_prev t``, independent of which token was rejected, so only the next ``t`` depends on
-    it. The last step needs no loop: it rejects with probability ``Z(c) / z_prev``.
+    A node at step ``j`` holds the residual ``(p - c_prev q)_+ / z_prev`` before draft ``j``, the
+    undrafted mass ``remaining = 1 - q(D)`` and the probability ``reach`` of the rejected prefix
+    leading to it. Draft ``j`` has law ``t q`` off ``D`` with ``t = 1 / remaining``; rejecting token
+    ``x`` has probability ``(t q(x) - r(x))_+`` and moves ``c`` to ``c_prev + z_prev t`` whichever
+    ``x`` it was, so only the child's ``remaining`` depends on ``x``. The last step needs no loop: it
+    rejects with probability ``Z(c) / z_prev``. (Iterative: numba's cache cannot hold recursion.)
     """
-    t = 1.0 / (1.0 - drafted_mass)
-    c = c_prev + z_prev * t
-    z = _excess(c, ratios, p_prefix, q_prefix)
-    if z <= 0.0:
-        return 0.0
-    if step == k:
-        return z / z_prev
+    v = p.size
+    c_prev = np.zeros(k + 1)
+    z_prev = np.ones(k + 1)
+    remaining = np.ones(k + 1)
+    reach = np.ones(k + 1)
+    t_at = np.zeros(k + 1)
+    c_at = np.zeros(k + 1)
+    z_at = np.zeros(k + 1)
+    cursor = np.zeros(k + 1, dtype=np.int64)
+    token = np.full(k + 1, -1, dtype=np.int64)
     total = 0.0
-    for x in range(p.size):
-        if drafted[x]:
-            continue
-        r = p[x] - c_prev * q[x]
-        weight = t * q[x] - (r / z_prev if r > 0.0 else 0.0)
-        if weight > 0.0:
-            drafted[x] = True
-            total += weight * _wo_rejection(
-                step + 1, k, c, z, drafted_mass + q[x], drafted, p, q, ratios, p_prefix, q_prefix
-            )
-            drafted[x] = False
+    j = 1
+    entering = True
+    while j >= 1:
+        if entering:
+            entering = False
+            t = 1.0 / remaining[j]
+            c = c_prev[j] + z_prev[j] * t
+            z = _excess(c, ratios, p_prefix, q_prefix)
+            if z <= 0.0 or j == k:
+                total += reach[j] * z / z_prev[j]
+                j -= 1
+                continue
+            t_at[j], c_at[j], z_at[j] = t, c, z
+            cursor[j] = 0
+        if token[j] >= 0:
+            drafted[token[j]] = False
+            token[j] = -1
+        descended = False
+        while cursor[j] < v:
+            x = cursor[j]
+            cursor[j] += 1
+            if drafted[x]:
+                continue
+            r = p[x] - c_prev[j] * q[x]
+            weight = t_at[j] * q[x] - (r / z_prev[j] if r > 0.0 else 0.0)
+            if weight > 0.0:
+                drafted[x] = True
+                token[j] = x
+                c_prev[j + 1] = c_at[j]
+                z_prev[j + 1] = z_at[j]
+                remaining[j + 1] = _remaining_mass(q, drafted, remaining[j], q[x])
+                reach[j + 1] = reach[j] * weight
+                j += 1
+                entering = True
+                descended = True
+                break
+        if not descended:
+            j -= 1
     return total
 
 
@@ -158,8 +213,11 @@ def rrs_wo_rejection(p, q, k, out):
     drafted = np.zeros(v, dtype=np.bool_)
     for row in range(n):
         ratios, p_prefix, q_prefix = _threshold_sums(p[row], q[row])
+        if ratios.size == 0:  # p <= q everywhere, so p == q: nothing is ever rejected
+            out[row] = 0.0
+            continue
         drafted[:] = False
-        out[row] = _wo_rejection(1, k, 0.0, 1.0, 0.0, drafted, p[row], q[row], ratios, p_prefix, q_prefix)
+        out[row] = _wo_rejection(k, p[row], q[row], ratios, p_prefix, q_prefix, drafted)
 
 
 @njit(cache=True)

@@ -32,7 +32,9 @@ class Simulation:
         phat, n = self.acceptance_estimate, self.n
         centre = (phat + z * z / (2 * n)) / (1 + z * z / n)
         half = z * math.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-        return centre - half, centre + half
+        lo = 0.0 if self.accepted == 0 else max(0.0, centre - half)
+        hi = 1.0 if self.accepted == n else min(1.0, centre + half)
+        return lo, hi
 
 
 def _walk(steps, uniforms, rng):

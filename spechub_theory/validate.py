@@ -57,9 +57,12 @@ def pair(p, q, *, normalize: bool = False) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(
             f"q: shape {q_arr.shape} does not broadcast with p's shape {p_arr.shape} (shape mismatch)"
         ) from None
-    p_b = np.ascontiguousarray(np.broadcast_to(p_arr, shape))
-    q_b = np.ascontiguousarray(np.broadcast_to(q_arr, shape))
-    return p_b, q_b
+    return _expanded(p_arr, shape), _expanded(q_arr, shape)
+
+
+def _expanded(arr: np.ndarray, shape: tuple) -> np.ndarray:
+    """``arr`` broadcast to ``shape`` as a writable C-contiguous array (one compiled signature per kernel)."""
+    return arr if arr.shape == shape else np.array(np.broadcast_to(arr, shape), order="C")
 
 
 def draft_count(k) -> int:

@@ -24,8 +24,9 @@ from .single import normalized
 
 def hub_set_chain(fixed: np.ndarray, x: int, p: np.ndarray, q: np.ndarray):
     """The chain for drafts ``fixed ∪ {x}``, ``x ~ q`` restricted off ``fixed`` (shared with SpecHub)."""
-    w = q / (1.0 - q[fixed].sum())
+    w = q.copy()
     w[fixed] = 0.0
+    w /= w.sum()
     yield min(1.0, p[x] / w[x]), x
     p_fixed = p[fixed].sum()
     if p_fixed > 0:
