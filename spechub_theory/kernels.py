@@ -13,6 +13,26 @@ from numba import njit
 
 
 @njit(cache=True)
+def row_sums_checked(x, sums):
+    """Row sums of ``x`` (shape ``(n, V)``) into ``sums`` in one pass; returns a problem code.
+
+    0: every entry finite and non-negative; 1: a NaN or infinite entry; 2: a negative entry.
+    """
+    n, v = x.shape
+    for row in range(n):
+        total = 0.0
+        for j in range(v):
+            value = x[row, j]
+            if not np.isfinite(value):
+                return 1
+            if value < 0.0:
+                return 2
+            total += value
+        sums[row] = total
+    return 0
+
+
+@njit(cache=True)
 def rrs_rejection(p, q, k, out):
     """``P(all k i.i.d. drafts rejected)`` under recursive rejection sampling, per row.
 
@@ -86,43 +106,51 @@ def hub_set_acceptance(p, q, m, out):
 
 
 @njit(cache=True)
-def _threshold_sums(p, q):
-    """Tokens with ``p > q`` sorted by decreasing ``p/q``, with prefix sums of ``p`` and ``q``.
+def _threshold_sums(p, q, c_lo, c_hi):
+    """A structure answering ``Z(c) = sum_x (p(x) - c q(x))_+`` in ``O(log W)`` for ``c`` in ``[c_lo, c_hi]``.
 
-    Returns ``(ratios, p_prefix, q_prefix)`` such that for any ``c >= 1``
-    ``sum_x (p(x) - c q(x))_+ = p_prefix[m] - c q_prefix[m]`` with ``m = #{ratios > c}``.
-    Tokens with ``q = 0 < p`` have ratio ``+inf``.
+    Tokens with ``p/q <= c_lo`` never count there and are dropped; those with ``p/q > c_hi`` always
+    count and are summed once; only the ``W`` tokens in between are sorted (``q = 0 < p`` has ratio
+    ``+inf``). Returns ``(ratios, p_prefix, q_prefix)``: ratios in decreasing order and prefix sums
+    that start from the always-counted sums, so ``Z(c) = p_prefix[m] - c q_prefix[m]`` with
+    ``m = #{ratios > c}``.
     """
     v = p.size
+    p_always = 0.0
+    q_always = 0.0
     count = 0
     for x in range(v):
-        if p[x] > q[x]:
-            count += 1
-    if count == 0:
-        return np.empty(0), np.zeros(1), np.zeros(1)
+        if p[x] > c_lo * q[x]:
+            if p[x] > c_hi * q[x]:
+                p_always += p[x]
+                q_always += q[x]
+            else:
+                count += 1
     idx = np.empty(count, dtype=np.int64)
-    ratios = np.empty(count)
+    keys = np.empty(count)
     j = 0
     for x in range(v):
-        if p[x] > q[x]:
+        if p[x] > c_lo * q[x] and not p[x] > c_hi * q[x]:
             idx[j] = x
-            ratios[j] = -(p[x] / q[x]) if q[x] > 0.0 else -np.inf
+            keys[j] = -(p[x] / q[x]) if q[x] > 0.0 else -np.inf
             j += 1
-    order = np.argsort(ratios)
-    sorted_ratios = np.empty(count)
-    p_prefix = np.zeros(count + 1)
-    q_prefix = np.zeros(count + 1)
+    order = np.argsort(keys)
+    ratios = np.empty(count)
+    p_prefix = np.empty(count + 1)
+    q_prefix = np.empty(count + 1)
+    p_prefix[0] = p_always
+    q_prefix[0] = q_always
     for j in range(count):
         x = idx[order[j]]
-        sorted_ratios[j] = -ratios[order[j]]
+        ratios[j] = -keys[order[j]]
         p_prefix[j + 1] = p_prefix[j] + p[x]
         q_prefix[j + 1] = q_prefix[j] + q[x]
-    return sorted_ratios, p_prefix, q_prefix
+    return ratios, p_prefix, q_prefix
 
 
 @njit(cache=True)
 def _excess(c, ratios, p_prefix, q_prefix):
-    """``Z(c) = sum_x (p(x) - c q(x))_+`` for ``c >= 1`` by binary search in decreasing ``ratios``."""
+    """``Z(c)`` from :func:`_threshold_sums`, by binary search in the decreasing ``ratios``."""
     lo = 0
     hi = ratios.size
     while lo < hi:
@@ -131,14 +159,12 @@ def _excess(c, ratios, p_prefix, q_prefix):
             lo = mid + 1
         else:
             hi = mid
-    if lo == 0:
-        return 0.0
-    z = p_prefix[lo] - c * q_prefix[lo]
+    z = p_prefix[lo] - c * q_prefix[lo] if q_prefix[lo] > 0.0 else p_prefix[lo]
     return z if z > 0.0 else 0.0
 
 
 @njit(cache=True)
-def _wo_rejection(k, p, q, ratios, p_prefix, q_prefix, drafted):
+def _wo_rejection(k, z1, p, q, ratios, p_prefix, q_prefix, drafted):
     """``P(all k drafts rejected)`` for RRS without replacement, by depth-first search over prefixes.
 
     A node at step ``j`` holds the residual ``(p - c_prev q)_+ / z_prev`` before draft ``j``, the
@@ -146,7 +172,8 @@ def _wo_rejection(k, p, q, ratios, p_prefix, q_prefix, drafted):
     leading to it. Draft ``j`` has law ``t q`` off ``D`` with ``t = 1 / remaining``; rejecting token
     ``x`` has probability ``(t q(x) - r(x))_+`` and moves ``c`` to ``c_prev + z_prev t`` whichever
     ``x`` it was, so only the child's ``remaining`` depends on ``x``. The last step needs no loop: it
-    rejects with probability ``Z(c) / z_prev``. (Iterative: numba's cache cannot hold recursion.)
+    rejects with probability ``Z(c) / z_prev``. The root's ``Z(1) = z1`` is given, so the structure
+    only answers ``c >= c_2``. (Iterative: numba's cache cannot hold recursion.)
     """
     v = p.size
     c_prev = np.zeros(k + 1)
@@ -166,7 +193,7 @@ def _wo_rejection(k, p, q, ratios, p_prefix, q_prefix, drafted):
             entering = False
             t = 1.0 / remaining[j]
             c = c_prev[j] + z_prev[j] * t
-            z = _excess(c, ratios, p_prefix, q_prefix)
+            z = z1 if j == 1 else _excess(c, ratios, p_prefix, q_prefix)
             if z <= 0.0 or j == k:
                 total += reach[j] * z / z_prev[j]
                 j -= 1
@@ -204,20 +231,42 @@ def _wo_rejection(k, p, q, ratios, p_prefix, q_prefix, drafted):
 def rrs_wo_rejection(p, q, k, out):
     """``P(all k drafts rejected)`` under RRS with drafts without replacement, per row.
 
-    One sort of the tokens with ``p > q`` by ``p/q`` and prefix sums answer every threshold sum
-    ``Z(c)`` in ``O(log V)``; the recursion then enumerates the rejected prefixes ``x_1..x_{k-1}``.
-    Cost ``O(V log V)`` for ``k <= 2`` and ``O(V^{k-1} log V)`` in general (only tokens that can be
-    rejected, ``q(x) > p(x)`` at the first step, are visited).
+    A first pass gives ``Z(1) = sum (p - q)_+`` and the range of ``c_2 = 1 + Z(1) / (1 - q(x_1))``
+    over the tokens a first draft can be rejected at (``q > p``); every later ``c`` is at least
+    ``c_2``, and at ``k = 2`` at most its maximum. Only tokens whose ratio ``p/q`` falls in that
+    range are sorted (:func:`_threshold_sums`); the search then enumerates the rejected prefixes
+    ``x_1..x_{k-1}`` (:func:`_wo_rejection`). Cost ``O(V + W log W)`` at ``k = 2`` (``W <= V`` the
+    tokens in range) and ``O(V^{k-1} log V)`` in general.
     """
     n, v = p.shape
     drafted = np.zeros(v, dtype=np.bool_)
     for row in range(n):
-        ratios, p_prefix, q_prefix = _threshold_sums(p[row], q[row])
-        if ratios.size == 0:  # p <= q everywhere, so p == q: nothing is ever rejected
-            out[row] = 0.0
+        pr = p[row]
+        qr = q[row]
+        z1 = 0.0
+        lightest = -1
+        heaviest = -1
+        for x in range(v):
+            if pr[x] > qr[x]:
+                z1 += pr[x] - qr[x]
+            elif qr[x] > pr[x]:
+                if lightest < 0 or qr[x] < qr[lightest]:
+                    lightest = x
+                if heaviest < 0 or qr[x] > qr[heaviest]:
+                    heaviest = x
+        if k == 1 or z1 <= 0.0:
+            out[row] = z1 if z1 > 0.0 else 0.0
             continue
         drafted[:] = False
-        out[row] = _wo_rejection(k, p[row], q[row], ratios, p_prefix, q_prefix, drafted)
+        bounds = np.empty(2)
+        for i, x in enumerate((lightest, heaviest)):
+            drafted[x] = True
+            bounds[i] = 1.0 + z1 / _remaining_mass(qr, drafted, 1.0, qr[x])
+            drafted[x] = False
+        c_lo = bounds[0] * (1.0 - 1e-12)
+        c_hi = bounds[1] * (1.0 + 1e-12) if k == 2 else np.inf
+        ratios, p_prefix, q_prefix = _threshold_sums(pr, qr, c_lo, c_hi)
+        out[row] = _wo_rejection(k, z1, pr, qr, ratios, p_prefix, q_prefix, drafted)
 
 
 @njit(cache=True)

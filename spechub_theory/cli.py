@@ -1,0 +1,83 @@
+"""The ``spechub-theory`` command.
+
+``spechub-theory`` (or ``spechub-theory table``) prints every verifier's exact acceptance against
+the number of drafts on a synthetic LLM-like family; ``spechub-theory bench`` prints the
+benchmarks as ratios to baselines timed in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+from . import bench
+from .acceptance import acceptance_rate
+from .synthetic import llm_like_logits, process
+from .verifiers import VERIFIERS
+
+#: Largest ``V^(k-1)`` for which the table computes ``rrs_wo`` (its exact cost per position).
+RRS_WO_BUDGET = 1e8
+
+
+def acceptance_table(vocab: int, positions: int, ks: list[int], temperature: float, seed: int) -> str:
+    """Mean exact acceptance over ``positions`` LLM-like positions, one row per method, one column per k."""
+    target, draft = llm_like_logits(positions, vocab, seed=seed)
+    p, q = process(target, temperature), process(draft, temperature)
+    lines = [
+        f"Exact acceptance P(Y in drafts), mean over {positions} LLM-like positions "
+        f"(V = {vocab}, T = {temperature}, seed = {seed}); single-draft sum min(p, q) = "
+        f"{np.minimum(p, q).sum(-1).mean():.4f}",
+        f"{'method':<10}{'drafts':<8}" + "".join(f"{'k=' + str(k):>9}" for k in ks),
+    ]
+    notes = []
+    for name, verifier in VERIFIERS.items():
+        cells = []
+        for k in ks:
+            if not verifier.supports(k):
+                cells.append("·")
+            elif name == "rrs_wo" and float(vocab) ** (k - 1) > RRS_WO_BUDGET:
+                cells.append("—")
+                notes.append(f"rrs_wo at k = {k} costs O(V^{k - 1} log V) per position; use a smaller --vocab")
+            else:
+                cells.append(f"{np.mean(acceptance_rate(p, q, name, k)):.4f}")
+        lines.append(f"{name:<10}{verifier.drafts:<8}" + "".join(f"{c:>9}" for c in cells))
+    lines.append("· the method is not defined for this k")
+    lines.extend(f"— {note}" for note in dict.fromkeys(notes))
+    return "\n".join(lines)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="spechub-theory", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command")
+    table = sub.add_parser("table", help="acceptance of every verifier against k (the default)")
+    table.add_argument("--vocab", type=int, default=2000, help="vocabulary size V (default 2000)")
+    table.add_argument("--positions", type=int, default=100, help="positions averaged (default 100)")
+    table.add_argument("--k", type=int, nargs="+", default=[1, 2, 3, 4], help="draft counts (default 1 2 3 4)")
+    table.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1)")
+    table.add_argument("--seed", type=int, default=0, help="seed of the synthetic family (default 0)")
+    b = sub.add_parser("bench", help="benchmarks as ratios to baselines timed in the same run")
+    b.add_argument("--positions", type=int, default=256)
+    b.add_argument("--vocab", type=int, default=32_000)
+    b.add_argument("--repeats", type=int, default=5)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "bench":
+        print(bench.report(bench.run(args.positions, args.vocab, args.repeats)))
+        return 0
+    if args.command is None:
+        args = _parser().parse_args(["table"])
+    try:
+        print(acceptance_table(args.vocab, args.positions, args.k, args.temperature, args.seed))
+    except ValueError as err:
+        print(f"spechub-theory: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

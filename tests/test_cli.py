@@ -1,0 +1,36 @@
+"""The command prints what the library computes."""
+
+import numpy as np
+import pytest
+
+from spechub_theory import acceptance_rate, bench, cli
+from spechub_theory.synthetic import llm_like_logits, process
+
+
+def test_table_rows_are_the_library_values(capsys):
+    assert cli.main(["table", "--vocab", "60", "--positions", "5", "--k", "1", "2", "--seed", "3"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    rows = {line.split()[0]: line.split()[2:] for line in out[2:9]}
+    target, draft = llm_like_logits(5, 60, seed=3)
+    p, q = process(target), process(draft)
+    assert rows["spechub"] == ["·", f"{acceptance_rate(p, q, 'spechub', 2).mean():.4f}"]
+    assert rows["rrs_wo"][1] == f"{acceptance_rate(p, q, 'rrs_wo', 2).mean():.4f}"
+    assert rows["single"][0] == f"{np.minimum(p, q).sum(-1).mean():.4f}"
+
+
+def test_table_skips_rrs_wo_beyond_its_budget(capsys):
+    assert cli.main(["table", "--vocab", "20000", "--positions", "1", "--k", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "rrs_wo at k = 3 costs O(V^2 log V)" in out
+
+
+def test_table_reports_bad_arguments(capsys):
+    assert cli.main(["table", "--temperature", "-1"]) == 2
+    assert "temperature: must be >= 0" in capsys.readouterr().err
+
+
+def test_bench_lines_compare_against_a_baseline_of_the_same_run():
+    lines = bench.run(positions=4, vocab=500, repeats=1)
+    assert [line.baseline for line in lines] == ["min(p,q).sum"] * 3 + ["np.sort(p)", "1 second"]
+    assert all(line.seconds > 0 and line.ratio > 0 for line in lines)
+    assert "rrs_wo k=2" in bench.report(lines)
