@@ -6,6 +6,7 @@ The public API, re-exported from the modules that define it.
 from .acceptance import acceptance_rate
 from .drafts import DRAFT_LAWS
 from .exact import enumerated_acceptance_rate, output_distribution
+from .optimal import OTMResult, iid_perfect_acceptance, optimal_acceptance_rate, optimal_cut, otm
 from .simulate import Simulation, simulate
 from .verifiers import VERIFIERS
 
@@ -15,10 +16,15 @@ METHODS = tuple(VERIFIERS)
 __all__ = [
     "DRAFT_LAWS",
     "METHODS",
+    "OTMResult",
     "Simulation",
     "VERIFIERS",
     "acceptance_rate",
     "enumerated_acceptance_rate",
+    "iid_perfect_acceptance",
+    "optimal_acceptance_rate",
+    "optimal_cut",
+    "otm",
     "output_distribution",
     "simulate",
 ]

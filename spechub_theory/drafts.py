@@ -87,8 +87,12 @@ class WithoutReplacement(DraftLaw):
     def enumerate(self, q, k):
         support = np.flatnonzero(q > 0)
         tuples = np.array(list(itertools.permutations(support, k)), dtype=np.int64).reshape(-1, k)
-        taken = np.concatenate([np.zeros((len(tuples), 1)), np.cumsum(q[tuples], axis=1)[:, :-1]], axis=1)
-        return tuples, np.prod(q[tuples] / (1.0 - taken), axis=1)
+        remaining = np.empty(tuples.shape)
+        undrafted = np.ones((len(tuples), q.size), dtype=bool)
+        for j in range(k):  # the undrafted mass summed directly: 1 - q(drafted) can round to 0
+            remaining[:, j] = (q * undrafted).sum(axis=1)
+            undrafted[np.arange(len(tuples)), tuples[:, j]] = False
+        return tuples, np.prod(q[tuples] / remaining, axis=1)
 
 
 class Hub(DraftLaw):

@@ -331,3 +331,45 @@ def kseq_acceptance(p, q, k, out):
                 if resid > 0.0:
                     alpha += resid * (1.0 - (1.0 - (qr[y] - m) / (1.0 - beta)) ** k)
         out[row] = alpha
+
+
+@njit(cache=True)
+def wo_prefix_containment(q_sorted, outside, k, nodes, weights, out):
+    """``P(all k draws without replacement fall in the first m tokens)`` for every prefix m, into ``out``.
+
+    Exponential race: token ``i`` rings at an ``Exp(q_i)`` time and the draws are the tokens in
+    ring order, so the k draws fall in ``H`` iff the k-th ring inside ``H`` precedes the first
+    outside, whose time is ``Exp(r)`` with ``r = q(outside H)``:
+
+        P_H = 1 - int_0^inf P(N_H(t) < k) r e^{-r t} dt,
+
+    ``N_H(t)`` the Poisson-binomial count of rings in ``H`` by ``t``. The probabilities
+    ``P(N_H(t) = j)``, ``j < k``, are carried along the prefix at every quadrature node (one
+    convolution step per token), so all ``V + 1`` prefixes cost ``O(V M k)`` for ``M`` nodes.
+    ``outside[m]`` is ``r`` for prefix ``m``; ``nodes``/``weights`` a rule for ``int_0^inf dt``.
+    """
+    v = q_sorted.size
+    m_nodes = nodes.size
+    state = np.zeros((m_nodes, k))
+    state[:, 0] = 1.0
+    out[0] = 0.0
+    for m in range(1, v + 1):
+        x = q_sorted[m - 1]
+        if x > 0.0:
+            for i in range(m_nodes):
+                stay = np.exp(-x * nodes[i])
+                ring = -np.expm1(-x * nodes[i])
+                for j in range(k - 1, 0, -1):
+                    state[i, j] = state[i, j] * stay + state[i, j - 1] * ring
+                state[i, 0] *= stay
+        r = outside[m]
+        if r <= 0.0:
+            out[m] = 1.0
+            continue
+        missed = 0.0
+        for i in range(m_nodes):
+            below = 0.0
+            for j in range(k):
+                below += state[i, j]
+            missed += weights[i] * r * np.exp(-r * nodes[i]) * below
+        out[m] = 1.0 - missed

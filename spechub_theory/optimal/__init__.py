@@ -1,0 +1,88 @@
+"""The optimal lossless verifier for a draft law: its value alpha*, the cut certifying it, the LP."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import validate
+from ..drafts import top_tokens
+from .otm import OTMResult, checked_law, otm
+from .subset import fixed_set_cut, prefix_cut
+
+SOLVERS = ("subset", "lp")
+
+
+def _row_cut(p, q, k, drafts):
+    if drafts in ("iid", "wo"):
+        return prefix_cut(p, q, k, drafts)
+    return fixed_set_cut(p, q, top_tokens(q, 1 if drafts == "hub" else k - 1))
+
+
+def optimal_cut(p, q, k: int = 2, drafts: str = "iid", *, normalize: bool = False):
+    """``(alpha*, H)``: the OTM value and a token set ``H`` attaining ``1 + p(H) - P(S ⊆ H) = alpha*``.
+
+    ``H`` certifies the value: no lossless verifier on this draft law accepts more often than
+    ``1 + p(H) - P(all drafts in H)``, and one accepts exactly that often. Shapes ``(...)`` and
+    ``(..., V)``. See :mod:`spechub_theory.optimal.subset` for the formulas and their proofs.
+    """
+    p, q, _, k = checked_law(p, q, k, drafts, normalize=normalize)
+    v = p.shape[-1]
+    p2, q2 = p.reshape(-1, v), q.reshape(-1, v)
+    values = np.empty(p2.shape[0])
+    cuts = np.empty(p2.shape, dtype=bool)
+    for row in range(p2.shape[0]):
+        values[row], cuts[row] = _row_cut(p2[row], q2[row], k, drafts)
+    return np.clip(values, 0.0, 1.0).reshape(p.shape[:-1])[()], cuts.reshape(p.shape)
+
+
+def optimal_acceptance_rate(p, q, k: int = 2, drafts: str = "iid", solver: str = "subset", *, normalize: bool = False):
+    r"""The best acceptance rate any lossless verifier reaches with ``k`` drafts from ``drafts``.
+
+    .. math:: \alpha^* = 1 + \min_H \left[ p(H) - P(X_1, \dots, X_k \in H) \right]
+
+    (Hu et al., ICLR 2025, arXiv 2502.18779), the value of the OTM linear program.
+
+    Parameters
+    ----------
+    p, q : array_like, shape (..., V)
+        Target and draft distributions; leading axes broadcast.
+    k : int
+        Number of drafts.
+    drafts : {"iid", "wo", "hub", "greedy"}
+        The draft law.
+    solver : {"subset", "lp"}
+        ``"subset"``: the subset form (``O(V log V)`` for iid; ``O(V M k)`` with ``M = 321``
+        quadrature nodes for wo at ``k >= 3``; closed forms for hub and greedy). ``"lp"``: the
+        compact OTM linear program (:func:`otm`), for small V or sparse laws.
+
+    Returns
+    -------
+    alpha : float or ndarray, shape (...)
+
+    Examples
+    --------
+    >>> round(optimal_acceptance_rate([0.2, 0.3, 0.5], [0.5, 0.3, 0.2], 2, "hub"), 12)
+    0.9
+    """
+    validate.choice(solver, "solver", SOLVERS)
+    if solver == "subset":
+        return optimal_cut(p, q, k, drafts, normalize=normalize)[0]
+    p, q, _, k = checked_law(p, q, k, drafts, normalize=normalize)
+    v = p.shape[-1]
+    p2, q2 = p.reshape(-1, v), q.reshape(-1, v)
+    values = np.array([otm(p2[i], q2[i], k, drafts).value for i in range(p2.shape[0])])
+    return np.clip(values, 0.0, 1.0).reshape(p.shape[:-1])[()]
+
+
+def iid_perfect_acceptance(p, q, k: int = 2, *, normalize: bool = False):
+    """Whether ``alpha* = 1`` for ``k`` i.i.d. drafts: ``p(S) >= q(S)^k`` for every token set ``S``.
+
+    The condition of Khisti et al. (ICLR 2025); by the prefix argument of
+    :mod:`spechub_theory.optimal.subset` it suffices to check the ``V + 1`` prefixes in ``p/q``
+    order, ``O(V log V)``. Returns a bool (array of shape ``(...)``); a prefix may fall short by at
+    most 1e-12 (rounding).
+    """
+    return optimal_cut(p, q, k, "iid", normalize=normalize)[0] >= 1.0 - 1e-12
+
+
+__all__ = ["OTMResult", "iid_perfect_acceptance", "optimal_acceptance_rate", "optimal_cut", "otm"]

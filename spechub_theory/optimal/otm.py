@@ -1,0 +1,158 @@
+r"""The optimal transport with membership cost (OTM) as a linear program, in cvxpy.
+
+For a draft law ``Q`` on k-tuples ``S`` and a target ``p``, the best lossless verifier is a
+coupling ``pi(S, y)`` of ``Q`` and ``p`` that maximises ``sum_{y in S} pi(S, y)`` (Sun et al.,
+SpecTr, NeurIPS 2023):
+
+* ``dense``: every pair (tuple, token), ``len(tuples) * V`` variables, constraints
+  ``sum_y pi(S, y) = Q(S)`` and ``sum_S pi(S, y) = p(y)``. One token equality is dropped: both
+  marginals sum to 1, and the redundant row makes HiGHS's presolve misreport infeasibility when
+  some entries are tiny.
+* ``compact``: only the pairs with ``y in S`` (at most ``k`` per tuple),
+  ``sum_{y in S} a(S, y) <= Q(S)`` and ``sum_{S ∋ y} a(S, y) <= p(y)``; what a tuple does not send
+  to its own tokens fills the tokens' remaining demand in any way (here by the north-west corner
+  rule), so both LPs have the same value. Only tuples in the law's support appear, so the hub law
+  gives ``O(V)`` variables.
+
+The LP is solved by HiGHS where cvxpy has it, else Clarabel; the result says which.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from .. import validate
+from ..drafts import DRAFT_LAWS
+
+#: The largest dense LP :func:`otm` builds (variables).
+MAX_DENSE_VARIABLES = 1_000_000
+
+
+@dataclass(frozen=True)
+class OTMResult:
+    """An OTM solution: its value, the coupling, and how it was obtained.
+
+    ``plan`` has shape ``(len(tuples), V)`` (a ``scipy.sparse`` matrix for the compact form), its
+    rows summing to the tuple probabilities and its columns to ``p`` (to solver tolerance).
+    """
+
+    value: float
+    plan: np.ndarray | sp.csr_matrix
+    tuples: np.ndarray
+    probabilities: np.ndarray
+    form: str
+    solver: str
+    status: str
+    solve_time: float
+
+
+def lp_solver() -> str:
+    """The exact LP solver cvxpy will use: HiGHS where installed, else Clarabel."""
+    import cvxpy as cp
+
+    return cp.HIGHS if cp.HIGHS in cp.installed_solvers() else cp.CLARABEL
+
+
+def membership(tuples: np.ndarray, v: int) -> sp.csr_matrix:
+    """The 0/1 matrix ``[y in S]`` of shape ``(len(tuples), v)``."""
+    rows = np.repeat(np.arange(len(tuples)), tuples.shape[1])
+    m = sp.csr_matrix((np.ones(rows.size), (rows, tuples.reshape(-1))), shape=(len(tuples), v))
+    m.data[:] = 1.0  # a token repeated in a tuple counts once
+    return m
+
+
+def _northwest_corner(supply: np.ndarray, demand: np.ndarray) -> sp.coo_matrix:
+    """A coupling of two non-negative vectors of equal total with at most ``n + m - 1`` entries."""
+    supply, demand = supply.copy(), demand.copy()
+    rows, cols, vals = [], [], []
+    i = j = 0
+    while i < supply.size and j < demand.size:
+        moved = min(supply[i], demand[j])
+        if moved > 0:
+            rows.append(i)
+            cols.append(j)
+            vals.append(moved)
+        supply[i] -= moved
+        demand[j] -= moved
+        if supply[i] <= demand[j]:
+            i += 1
+        else:
+            j += 1
+    return sp.coo_matrix((vals, (rows, cols)), shape=(supply.size, demand.size))
+
+
+def otm(p, q, k: int = 2, drafts: str = "iid", form: str = "compact", *, normalize: bool = False) -> OTMResult:
+    """Solve the OTM linear program for one position.
+
+    Parameters
+    ----------
+    p, q : array_like, shape (V,)
+        Target and draft distributions.
+    k : int
+        Number of drafts.
+    drafts : {"iid", "wo", "hub", "greedy"}
+        The draft law; its support is enumerated, so the LP is for small V except for the sparse
+        laws (hub, greedy), whose compact LP has ``O(kV)`` variables.
+    form : {"compact", "dense"}
+        The LP formulation (see the module docstring).
+
+    Returns
+    -------
+    OTMResult
+
+    Examples
+    --------
+    >>> round(otm([0.2, 0.3, 0.5], [0.5, 0.3, 0.2], 2, "hub").value, 9)
+    0.9
+    """
+    import cvxpy as cp
+
+    p, q, law, k = checked_law(p, q, k, drafts, normalize=normalize)
+    if p.ndim != 1:
+        raise ValueError(f"p: otm solves one position of shape (V,), got shape {p.shape}")
+    validate.choice(form, "form", ("compact", "dense"))
+    tuples, probs = law.enumerate(q, k)
+    n, v = len(tuples), p.size
+    member = membership(tuples, v)
+    solver = lp_solver()
+    if form == "dense":
+        if n * v > MAX_DENSE_VARIABLES:
+            raise ValueError(f"form: the dense LP would have {n * v:,} variables (> {MAX_DENSE_VARIABLES:,})")
+        x = cp.Variable((n, v), nonneg=True)
+        constraints = [cp.sum(x, axis=1) == probs, cp.sum(x, axis=0)[:-1] == p[:-1]]
+        problem = cp.Problem(cp.Maximize(cp.sum(cp.multiply(member.toarray(), x))), constraints)
+    else:
+        member = member.tocoo()
+        a = cp.Variable(member.nnz, nonneg=True)
+        by_tuple = sp.csr_matrix((np.ones(member.nnz), (member.row, np.arange(member.nnz))), shape=(n, member.nnz))
+        by_token = sp.csr_matrix((np.ones(member.nnz), (member.col, np.arange(member.nnz))), shape=(v, member.nnz))
+        problem = cp.Problem(cp.Maximize(cp.sum(a)), [by_tuple @ a <= probs, by_token @ a <= p])
+    start = time.perf_counter()
+    problem.solve(solver=solver)
+    elapsed = time.perf_counter() - start
+    if problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
+        raise RuntimeError(f"the OTM LP was not solved: status {problem.status} ({solver})")
+    if form == "dense":
+        plan = np.maximum(x.value, 0.0)
+    else:
+        sent = sp.csr_matrix((np.maximum(a.value, 0.0), (member.row, member.col)), shape=(n, v))
+        left = np.maximum(probs - np.asarray(sent.sum(axis=1)).ravel(), 0.0)
+        short = np.maximum(p - np.asarray(sent.sum(axis=0)).ravel(), 0.0)
+        short *= left.sum() / short.sum() if short.sum() > 0 else 0.0
+        plan = (sent + _northwest_corner(left, short).tocsr()).tocsr()
+    return OTMResult(float(problem.value), plan, tuples, probs, form, solver, problem.status, elapsed)
+
+
+def checked_law(p, q, k, drafts: str, *, normalize: bool = False):
+    """Validate ``(p, q, k, drafts)``: returns ``(p, q, law, k)`` with ``p, q`` of shape ``(..., V)``."""
+    law = DRAFT_LAWS[validate.choice(drafts, "drafts", DRAFT_LAWS)]
+    k = validate.draft_count(k)
+    if not law.supports(k):
+        raise ValueError(f"k: the {drafts!r} draft law is defined for k = 2 only, got k = {k}")
+    p, q = validate.pair(p, q, normalize=normalize)
+    validate.support_at_least(q, law.min_support(k), drafts)
+    return p, q, law, k

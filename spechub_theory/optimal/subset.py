@@ -1,0 +1,87 @@
+r"""The optimal acceptance rate in its subset form (Hu et al., ICLR 2025, arXiv 2502.18779).
+
+For a draft law ``Q`` on k-tuples, the optimal transport with membership cost (OTM; Sun et al.,
+NeurIPS 2023) has value
+
+    alpha* = max_{couplings of Q and p} P(Y in S) = 1 + min_H [ p(H) - P_Q(S ⊆ H) ],
+
+by max-flow/min-cut on the bipartite graph "tuple S -> token y in S": a set ``H`` of tokens can
+receive at most ``p(H)`` and the tuples not inside ``H`` at most their mass, and the minimum cut
+is attained.
+
+* ``iid``: ``P(S ⊆ H) = q(H)^k``. Only the ``V + 1`` prefixes of tokens sorted by increasing
+  ``p/q`` need checking. Proof: relax ``H`` to weights ``lambda in [0, 1]^V``; for a fixed
+  ``s = sum lambda q``, ``sum lambda p`` is smallest for the fractional-knapsack solution, a prefix
+  in ``p/q`` order with at most one fractional token, so the relaxed minimum is
+  ``min_s P(s) - s^k`` with ``P`` piecewise linear between consecutive prefixes. On each piece the
+  objective is linear minus convex, hence concave, and attains its minimum at a piece end: a
+  prefix. Cost ``O(V log V)``.
+* ``wo``: ``P(S ⊆ H)`` is the chance that ``k`` draws without replacement all fall in ``H``:
+  ``q(H)`` at ``k = 1``, ``q(H) - (1 - q(H)) sum_{x in H} q(x) / (1 - q(x))`` at ``k = 2`` (exact,
+  ``O(1)`` per added token), and for ``k >= 3`` an exponential-race integral evaluated by exp-sinh
+  quadrature along the prefix (:func:`spechub_theory.kernels.wo_prefix_containment`; error below
+  1e-10 in the tests, against the exact ``k = 2`` form and brute-force enumeration). The same
+  ``p/q`` prefixes are searched: no counterexample to the prefix rule turned up in brute force over
+  all ``2^V`` subsets (V <= 8, tested), but we have no proof that it holds for every ``(p, q)``.
+* ``hub`` and ``greedy``: with ``T`` the deterministic drafts and ``w = q / (1 - q(T))`` off
+  ``T``, ``P(S ⊆ H) = w(H \ T)`` when ``T ⊆ H`` (else 0), so the cut is
+  ``H* = T ∪ {x : p(x) < w(x)}`` and
+  ``alpha* = p(T) + sum_{x not in T} min(p(x), w(x))``: what the ``spechub`` and ``greedy``
+  verifiers attain.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import kernels
+
+#: Exp-sinh rule for ``int_0^inf f(t) dt``: ``t = exp(pi/2 sinh s)``, ``s`` in ``[-4, 4]`` step 1/40.
+_S = np.arange(-160, 161) / 40.0
+QUAD_NODES = np.exp(0.5 * np.pi * np.sinh(_S))
+QUAD_WEIGHTS = QUAD_NODES * 0.5 * np.pi * np.cosh(_S) / 40.0
+
+
+def ratio_order(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Tokens by increasing ``p/q`` (``q = 0`` last; ties keep index order)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(q > 0, p / np.where(q > 0, q, 1.0), np.inf)
+    return np.argsort(ratio, kind="stable")
+
+
+def containment(q_sorted: np.ndarray, k: int, drafts: str) -> np.ndarray:
+    """``P(all k drafts in the first m tokens of q_sorted)`` for m = 0..V (iid or wo)."""
+    inside = np.concatenate([[0.0], np.cumsum(q_sorted)])
+    if drafts == "iid":
+        return inside**k
+    outside = np.concatenate([np.cumsum(q_sorted[::-1])[::-1], [0.0]])  # summed, not 1 - inside
+    if k == 1:
+        return inside
+    if k == 2:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            odds = np.where(q_sorted < 1, q_sorted / (1.0 - q_sorted), 0.0)
+        return np.where(outside > 0, inside - outside * np.concatenate([[0.0], np.cumsum(odds)]), 1.0)
+    out = np.empty(q_sorted.size + 1)
+    kernels.wo_prefix_containment(np.ascontiguousarray(q_sorted), outside, k, QUAD_NODES, QUAD_WEIGHTS, out)
+    return out
+
+
+def prefix_cut(p: np.ndarray, q: np.ndarray, k: int, drafts: str) -> tuple[float, np.ndarray]:
+    """``(alpha*, H)`` for one position of an exchangeable law (iid, wo) by the prefix search."""
+    order = ratio_order(p, q)
+    objective = np.concatenate([[0.0], np.cumsum(p[order])]) - containment(q[order], k, drafts)
+    m = int(np.argmin(objective))
+    cut = np.zeros(p.size, dtype=bool)
+    cut[order[:m]] = True
+    return 1.0 + min(objective[m], 0.0), cut
+
+
+def fixed_set_cut(p: np.ndarray, q: np.ndarray, fixed: np.ndarray) -> tuple[float, np.ndarray]:
+    """``(alpha*, H)`` for drafts ``fixed ∪ {X}``, ``X ~ q`` off ``fixed`` (hub, greedy)."""
+    w = q.copy()
+    w[fixed] = 0.0
+    w /= w.sum()
+    cut = p < w
+    cut[fixed] = True
+    value = p[fixed].sum() + np.minimum(np.delete(p, fixed), np.delete(w, fixed)).sum()
+    return value, cut
