@@ -18,9 +18,9 @@ is attained.
   prefix. Cost ``O(V log V)``.
 * ``wo``: ``P(S ⊆ H)`` is the chance that ``k`` draws without replacement all fall in ``H``:
   ``q(H)`` at ``k = 1``, ``q(H) - (1 - q(H)) sum_{x in H} q(x) / (1 - q(x))`` at ``k = 2`` (exact,
-  ``O(1)`` per added token), and for ``k >= 3`` an exponential-race integral evaluated by exp-sinh
-  quadrature along the prefix (:func:`spechub_theory.kernels.wo_prefix_containment`; error below
-  1e-10 in the tests, against the exact ``k = 2`` form and brute-force enumeration). The same
+  ``O(1)`` per added token), and for ``k >= 3`` an exponential-race integral evaluated by a
+  trapezoidal rule in ``log t`` along the prefix (:func:`race_rule`; :func:`spechub_theory.kernels.wo_prefix_containment`;
+  error below 1e-10 in the tests, against the exact ``k = 2`` form and brute-force enumeration). The same
   ``p/q`` prefixes are searched: no counterexample to the prefix rule turned up in brute force over
   all ``2^V`` subsets (V <= 8, tested), but we have no proof that it holds for every ``(p, q)``.
 * ``hub`` and ``greedy``: with ``T`` the deterministic drafts and ``w = q / (1 - q(T))`` off
@@ -36,10 +36,23 @@ import numpy as np
 
 from .. import kernels
 
-#: Exp-sinh rule for ``int_0^inf f(t) dt``: ``t = exp(pi/2 sinh s)``, ``s`` in ``[-4, 4]`` step 1/40.
-_S = np.arange(-160, 161) / 40.0
-QUAD_NODES = np.exp(0.5 * np.pi * np.sinh(_S))
-QUAD_WEIGHTS = QUAD_NODES * 0.5 * np.pi * np.cosh(_S) / 40.0
+#: Step of the trapezoidal rule in ``u = log t`` for the exponential-race integral.
+RACE_STEP = 0.15
+
+
+def race_rule(q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights for ``int_0^inf f(t) dt`` in the exponential-race integral of ``q``.
+
+    Trapezoid in ``u = log t`` (``t = e^u``, ``dt = t du``) with step :data:`RACE_STEP`. In ``u`` the
+    integrand is analytic in the strip ``|Im u| < pi/2`` and decays at both ends, so the rule
+    converges geometrically in ``1/step``. It is truncated below at ``t = 1e-14`` (the integrand is
+    at most ``r t`` there) and above at ``t = 45 / delta``, ``delta`` the mass outside the ``k - 1``
+    most likely tokens: every prefix's integrand decays at least like ``e^{-delta t}``.
+    """
+    delta = np.sort(q)[: q.size - (k - 1)].sum()
+    u = np.arange(np.log(1e-14), np.log(45.0 / delta) + RACE_STEP, RACE_STEP)
+    nodes = np.exp(u)
+    return nodes, RACE_STEP * nodes
 
 
 def ratio_order(p: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -58,11 +71,15 @@ def containment(q_sorted: np.ndarray, k: int, drafts: str) -> np.ndarray:
     if k == 1:
         return inside
     if k == 2:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            odds = np.where(q_sorted < 1, q_sorted / (1.0 - q_sorted), 0.0)
+        others = 1.0 - q_sorted
+        heavy = int(np.argmax(q_sorted))
+        if q_sorted[heavy] > 0.5:  # 1 - q(x) would cancel: sum the other tokens instead
+            others[heavy] = np.delete(q_sorted, heavy).sum()
+        odds = np.divide(q_sorted, others, out=np.zeros_like(q_sorted), where=others > 0)
         return np.where(outside > 0, inside - outside * np.concatenate([[0.0], np.cumsum(odds)]), 1.0)
     out = np.empty(q_sorted.size + 1)
-    kernels.wo_prefix_containment(np.ascontiguousarray(q_sorted), outside, k, QUAD_NODES, QUAD_WEIGHTS, out)
+    nodes, weights = race_rule(q_sorted, k)
+    kernels.wo_prefix_containment(np.ascontiguousarray(q_sorted), outside, k, nodes, weights, out)
     return out
 
 
