@@ -334,7 +334,7 @@ def kseq_acceptance(p, q, k, out):
 
 
 @njit(cache=True)
-def wo_prefix_containment(q_sorted, outside, k, nodes, weights, out):
+def wo_prefix_containment(q_sorted, outside, k, nodes, weights, skip_above, out):
     """``P(all k draws without replacement fall in the first m tokens)`` for every prefix m, into ``out``.
 
     Exponential race: token ``i`` rings at an ``Exp(q_i)`` time and the draws are the tokens in
@@ -347,6 +347,8 @@ def wo_prefix_containment(q_sorted, outside, k, nodes, weights, out):
     ``P(N_H(t) = j)``, ``j < k``, are carried along the prefix at every quadrature node (one
     convolution step per token), so all ``V + 1`` prefixes cost ``O(V M k)`` for ``M`` nodes.
     ``outside[m]`` is ``r`` for prefix ``m``; ``nodes``/``weights`` a rule for ``int_0^inf dt``.
+    Prefix ``m`` is skipped (``out[m] = nan``) when ``skip_above[m]`` is true: a caller that only
+    needs some prefixes saves the ``M`` exponentials of the final sum.
     """
     v = q_sorted.size
     m_nodes = nodes.size
@@ -357,8 +359,8 @@ def wo_prefix_containment(q_sorted, outside, k, nodes, weights, out):
         x = q_sorted[m - 1]
         if x > 0.0:
             for i in range(m_nodes):
-                stay = np.exp(-x * nodes[i])
                 ring = -np.expm1(-x * nodes[i])
+                stay = 1.0 - ring
                 for j in range(k - 1, 0, -1):
                     state[i, j] = state[i, j] * stay + state[i, j - 1] * ring
                 state[i, 0] *= stay
@@ -366,10 +368,13 @@ def wo_prefix_containment(q_sorted, outside, k, nodes, weights, out):
         if r <= 0.0:
             out[m] = 1.0
             continue
+        if skip_above[m]:
+            out[m] = np.nan
+            continue
         missed = 0.0
         for i in range(m_nodes):
             below = 0.0
             for j in range(k):
                 below += state[i, j]
-            missed += weights[i] * r * np.exp(-r * nodes[i]) * below
-        out[m] = 1.0 - missed
+            missed += weights[i] * np.exp(-r * nodes[i]) * below
+        out[m] = 1.0 - r * missed

@@ -118,7 +118,7 @@ def test_wo_quadrature_matches_the_exact_two_draft_form(temperature):
     qs = q[ratio_order(p, q)]
     outside = np.concatenate([np.cumsum(qs[::-1])[::-1], [0.0]])
     quad = np.empty(qs.size + 1)
-    kernels.wo_prefix_containment(qs, outside, 2, *race_rule(qs, 2), quad)
+    kernels.wo_prefix_containment(qs, outside, 2, *race_rule(qs, 2), np.zeros(qs.size + 1, bool), quad)
     np.testing.assert_allclose(quad, containment(qs, 2, "wo"), rtol=0, atol=1e-10)
 
 
