@@ -61,13 +61,19 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--positions", type=int, default=256)
     b.add_argument("--vocab", type=int, default=32_000)
     b.add_argument("--repeats", type=int, default=5)
+    b.add_argument("--lp-scaling", action="store_true", help="also find the largest V the dense LP solves in 30 s (minutes)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "bench":
-        print(bench.report(bench.run(args.positions, args.vocab, args.repeats)))
+        lines = bench.run(args.positions, args.vocab, args.repeats) + bench.run_optimum()
+        print(bench.report(lines))
+        if args.lp_scaling:
+            for k in (2, 3):
+                v, seconds = bench.dense_lp_limit(k)
+                print(f"dense OTM LP, k={k}: largest V solved within 30 s by doubling: V={v} ({seconds:.1f} s)")
         return 0
     if args.command is None:
         args = _parser().parse_args(["table"])

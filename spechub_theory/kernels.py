@@ -378,3 +378,29 @@ def wo_prefix_containment(q_sorted, outside, k, nodes, weights, skip_above, out)
                 below += state[i, j]
             missed += weights[i] * np.exp(-r * nodes[i]) * below
         out[m] = 1.0 - r * missed
+
+
+@njit(cache=True)
+def ratio_keys(p, q):
+    """``p/q`` per token, ``+inf`` where ``q = 0``: the sort key of the optimum's prefix search."""
+    out = np.empty(p.size)
+    for x in range(p.size):
+        out[x] = p[x] / q[x] if q[x] > 0.0 else np.inf
+    return out
+
+
+@njit(cache=True)
+def iid_prefix_minimum(p, q, order, k):
+    """``(min_m [p(H_m) - q(H_m)^k], m)`` over the prefixes ``H_m`` of ``order``, in one pass."""
+    best = 0.0
+    best_m = 0
+    inside_p = 0.0
+    inside_q = 0.0
+    for m in range(order.size):
+        inside_p += p[order[m]]
+        inside_q += q[order[m]]
+        value = inside_p - inside_q**k
+        if value < best:
+            best = value
+            best_m = m + 1
+    return best, best_m

@@ -56,10 +56,8 @@ def race_rule(q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def ratio_order(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """Tokens by increasing ``p/q`` (``q = 0`` last; ties keep index order)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(q > 0, p / np.where(q > 0, q, 1.0), np.inf)
-    return np.argsort(ratio, kind="stable")
+    """Tokens by increasing ``p/q`` (``q = 0`` last; the order among ties does not change any value)."""
+    return np.argsort(kernels.ratio_keys(p, q))
 
 
 def containment(q_sorted: np.ndarray, k: int, drafts: str, skip: np.ndarray | None = None) -> np.ndarray:
@@ -92,6 +90,11 @@ def containment(q_sorted: np.ndarray, k: int, drafts: str, skip: np.ndarray | No
 def prefix_cut(p: np.ndarray, q: np.ndarray, k: int, drafts: str) -> tuple[float, np.ndarray]:
     """``(alpha*, H)`` for one position of an exchangeable law (iid, wo) by the prefix search."""
     order = ratio_order(p, q)
+    cut = np.zeros(p.size, dtype=bool)
+    if drafts == "iid":
+        best, m = kernels.iid_prefix_minimum(p, q, order, k)
+        cut[order[:m]] = True
+        return 1.0 + best, cut
     inside_p = np.concatenate([[0.0], np.cumsum(p[order])])
     inside_q = np.concatenate([[0.0], np.cumsum(q[order])])
     # P(all in H) <= q(H)^k for both laws, so a prefix whose iid objective is already >= 0 (the
@@ -99,7 +102,6 @@ def prefix_cut(p: np.ndarray, q: np.ndarray, k: int, drafts: str) -> tuple[float
     skip = inside_p - inside_q**k >= 0.0
     objective = inside_p - containment(q[order], k, drafts, skip)
     m = int(np.nanargmin(objective))
-    cut = np.zeros(p.size, dtype=bool)
     cut[order[:m]] = True
     return 1.0 + min(objective[m], 0.0), cut
 
