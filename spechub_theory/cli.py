@@ -1,7 +1,7 @@
 """The ``spechub-theory`` command.
 
-``spechub-theory`` (or ``spechub-theory table``) prints every verifier's exact acceptance against
-the number of drafts on a synthetic LLM-like family; ``spechub-theory bench`` prints the
+``spechub-theory`` (or ``spechub-theory table``) prints every verifier's exact acceptance, and the
+optimum of every draft law, against the number of drafts on a synthetic LLM-like family; ``spechub-theory bench`` prints the
 benchmarks as ratios to baselines timed in the same run.
 """
 
@@ -14,6 +14,8 @@ import numpy as np
 
 from . import bench
 from .acceptance import acceptance_rate
+from .drafts import DRAFT_LAWS
+from .optimal import optimal_acceptance_rate
 from .synthetic import llm_like_logits, process
 from .verifiers import VERIFIERS
 
@@ -43,6 +45,12 @@ def acceptance_table(vocab: int, positions: int, ks: list[int], temperature: flo
             else:
                 cells.append(f"{np.mean(acceptance_rate(p, q, name, k)):.4f}")
         lines.append(f"{name:<10}{verifier.drafts:<8}" + "".join(f"{c:>9}" for c in cells))
+    for drafts, law in DRAFT_LAWS.items():
+        cells = [
+            f"{np.mean(optimal_acceptance_rate(p, q, k, drafts)):.4f}" if law.supports(k) else "·" for k in ks
+        ]
+        lines.append(f"{'optimum':<10}{drafts:<8}" + "".join(f"{c:>9}" for c in cells))
+    lines.append("optimum: the best lossless verifier for the draft law (OTM value, subset form)")
     lines.append("· the method is not defined for this k")
     lines.extend(f"— {note}" for note in dict.fromkeys(notes))
     return "\n".join(lines)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from spechub_theory import acceptance_rate, bench, cli
+from spechub_theory import acceptance_rate, bench, cli, optimal_acceptance_rate
 from spechub_theory.synthetic import llm_like_logits, process
 
 
@@ -11,11 +11,14 @@ def test_table_rows_are_the_library_values(capsys):
     assert cli.main(["table", "--vocab", "60", "--positions", "5", "--k", "1", "2", "--seed", "3"]) == 0
     out = capsys.readouterr().out.splitlines()
     rows = {line.split()[0]: line.split()[2:] for line in out[2:9]}
+    optimum = {line.split()[1]: line.split()[2:] for line in out[9:13]}
     target, draft = llm_like_logits(5, 60, seed=3)
     p, q = process(target), process(draft)
     assert rows["spechub"] == ["·", f"{acceptance_rate(p, q, 'spechub', 2).mean():.4f}"]
     assert rows["rrs_wo"][1] == f"{acceptance_rate(p, q, 'rrs_wo', 2).mean():.4f}"
     assert rows["single"][0] == f"{np.minimum(p, q).sum(-1).mean():.4f}"
+    assert optimum["wo"][1] == f"{optimal_acceptance_rate(p, q, 2, 'wo').mean():.4f}"
+    assert optimum["hub"] == ["·", rows["spechub"][1]]
 
 
 def test_table_skips_rrs_wo_beyond_its_budget(capsys):
@@ -34,3 +37,9 @@ def test_bench_lines_compare_against_a_baseline_of_the_same_run():
     assert [line.baseline for line in lines] == ["min(p,q).sum"] * 3 + ["np.sort(p)", "1 second"]
     assert all(line.seconds > 0 and line.ratio > 0 for line in lines)
     assert "rrs_wo k=2" in bench.report(lines)
+
+
+def test_optimum_bench_lines_run_on_small_problems():
+    lines = bench.run_optimum(vocab_iid=3000, vocab_wo=400, repeats=1)
+    assert [line.baseline for line in lines][-1] == "HiGHS direct"
+    assert all(line.seconds > 0 for line in lines)
