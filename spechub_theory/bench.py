@@ -28,7 +28,7 @@ from scipy.optimize import linprog
 from .acceptance import acceptance_rate
 from .drafts import DRAFT_LAWS
 from .optimal import optimal_acceptance_rate, otm
-from .optimal.otm import SOLVER_OPTIONS, compact_constraints, lp_scale, membership
+from .optimal.otm import MAX_DENSE_VARIABLES, SOLVER_OPTIONS, compact_constraints, lp_scale, membership
 from .synthetic import llm_like_logits, process
 
 
@@ -115,29 +115,21 @@ def run_optimum(vocab_iid: int = 152_064, vocab_wo: int = 32_000, repeats: int =
     return lines
 
 
-def dense_lp_limit(k: int, budget: float = 30.0, seed: int = 0) -> tuple[int, float]:
-    """The largest V (doubling from 4) whose dense i.i.d. OTM LP solves within ``budget`` seconds."""
+def dense_lp_limit(k: int, budget: float = 30.0, seed: int = 0) -> tuple[int, float, str]:
+    """The largest V (growing by 1.25x from 4) whose dense i.i.d. OTM LP solves within ``budget`` s.
+
+    Returns ``(V, seconds, why it stopped)``: the time budget, or the dense form's size cap.
+    """
     v, best = 4, (0, 0.0)
     while True:
         target, draft = llm_like_logits(1, v, seed=seed)
         start = time.perf_counter()
         try:
             otm(process(target)[0], process(draft)[0], k, "iid", form="dense")
-        except ValueError:  # beyond the dense LP's size limit
-            return best
+        except ValueError:
+            return (*best, f"V={v} exceeds the dense LP's {MAX_DENSE_VARIABLES:,}-variable cap")
         elapsed = time.perf_counter() - start
         if elapsed > budget:
-            return best
+            return (*best, f"V={v} took {elapsed:.1f} s")
         best = (v, elapsed)
-        v *= 2
-
-
-def report(lines: list[Timing]) -> str:
-    """The benchmark lines as a fixed-width table."""
-    rows = [f"{'benchmark':<40} {'seconds':>10} {'baseline':>16} {'ratio':>8}  target  met"]
-    for line in lines:
-        rows.append(
-            f"{line.name:<40} {line.seconds:>10.4g} {line.baseline:>16} {line.ratio:>8.2f}  "
-            f"{line.target:<6}  {'-' if line.met is None else 'yes' if line.met else 'NO'}"
-        )
-    return "\n".join(rows)
+        v = max(v + 1, int(v * 1.25))

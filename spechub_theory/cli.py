@@ -80,8 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         print(bench.report(lines))
         if args.lp_scaling:
             for k in (2, 3):
-                v, seconds = bench.dense_lp_limit(k)
-                print(f"dense OTM LP, k={k}: largest V solved within 30 s by doubling: V={v} ({seconds:.1f} s)")
+                v, seconds, why = bench.dense_lp_limit(k)
+                print(f"dense OTM LP, k={k}: largest V solved within 30 s: V={v} ({seconds:.1f} s); next: {why}")
         return 0
     if args.command is None:
         args = _parser().parse_args(["table"])
