@@ -133,3 +133,14 @@ def dense_lp_limit(k: int, budget: float = 30.0, seed: int = 0) -> tuple[int, fl
             return (*best, f"V={v} took {elapsed:.1f} s")
         best = (v, elapsed)
         v = max(v + 1, int(v * 1.25))
+
+
+def report(lines: list[Timing]) -> str:
+    """The benchmark lines as a fixed-width table."""
+    rows = [f"{'benchmark':<40} {'seconds':>10} {'baseline':>16} {'ratio':>8}  target  met"]
+    for line in lines:
+        rows.append(
+            f"{line.name:<40} {line.seconds:>10.4g} {line.baseline:>16} {line.ratio:>8.2f}  "
+            f"{line.target:<6}  {'-' if line.met is None else 'yes' if line.met else 'NO'}"
+        )
+    return "\n".join(rows)

@@ -18,24 +18,42 @@ from .verifiers import Verifier, checked
 MAX_TUPLES = 1_000_000
 
 
-def _chain_law(verifier: Verifier, drafts: np.ndarray, p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """The exact law of ``Y`` given the drafts."""
+def first_positions(drafts: np.ndarray, v: int) -> np.ndarray:
+    """For each token, the first position at which it was drafted, or -1; shape ``(v,)``."""
+    first = np.full(v, -1, dtype=np.int64)
+    for j in range(len(drafts) - 1, -1, -1):
+        first[drafts[j]] = j
+    return first
+
+
+def _chain_outcome(verifier: Verifier, drafts: np.ndarray, p: np.ndarray, q: np.ndarray):
+    """The exact law of ``Y`` given the drafts, and the probability that ``Y`` is kept as draft ``j``.
+
+    A step that keeps draft ``j`` counts for position ``j``; a law that lands on a drafted token
+    counts for the first position holding it.
+    """
     law = np.zeros_like(p)
+    kept = np.zeros(len(drafts))
     reach = 1.0
     for accept, emit in verifier.procedure(drafts, p, q):
         accept = min(max(accept, 0.0), 1.0)
         if isinstance(emit, np.ndarray):
             law += reach * accept * emit
         else:
-            law[emit] += reach * accept
+            law[drafts[emit]] += reach * accept
+            kept[emit] += reach * accept
         reach *= 1.0 - accept
         if accept >= 1.0:
             break
-    return law
+    first = first_positions(drafts, p.size)
+    from_laws = law - np.bincount(drafts, weights=kept, minlength=p.size)
+    hit = first >= 0
+    np.add.at(kept, first[hit], np.maximum(from_laws[hit], 0.0))
+    return law, kept
 
 
 def _enumerate(p, q, method, k, normalize):
-    """``(law, alpha)`` per row, shapes ``(..., V)`` and ``(...)``."""
+    """``(law, by_position)`` per row, shapes ``(..., V)`` and ``(..., k)``."""
     p, q, verifier, k = checked(p, q, method, k, normalize=normalize)
     law = DRAFT_LAWS[verifier.drafts]
     v = p.shape[-1]
@@ -47,14 +65,14 @@ def _enumerate(p, q, method, k, normalize):
         )
     p2, q2 = p.reshape(-1, v), q.reshape(-1, v)
     laws = np.zeros_like(p2)
-    alphas = np.zeros(p2.shape[0])
+    positions = np.zeros((p2.shape[0], k))
     for row in range(p2.shape[0]):
         tuples, probs = law.enumerate(q2[row], k)
         for drafts, prob in zip(tuples, probs):
-            y = _chain_law(verifier, drafts, p2[row], q2[row])
+            y, kept = _chain_outcome(verifier, drafts, p2[row], q2[row])
             laws[row] += prob * y
-            alphas[row] += prob * y[np.unique(drafts)].sum()
-    return laws.reshape(p.shape), alphas.reshape(p.shape[:-1])[()]
+            positions[row] += prob * kept
+    return laws.reshape(p.shape), positions.reshape(p.shape[:-1] + (k,))
 
 
 def output_distribution(p, q, method: str, k: int = 2, *, normalize: bool = False) -> np.ndarray:
@@ -89,5 +107,15 @@ def enumerated_acceptance_rate(p, q, method: str, k: int = 2, *, normalize: bool
 
     An independent route to the value :func:`spechub_theory.acceptance_rate` computes in closed
     form; shape ``(...)``.
+    """
+    return _enumerate(p, q, method, k, normalize)[1].sum(axis=-1)[()]
+
+
+def enumerated_acceptance_by_position(p, q, method: str, k: int = 2, *, normalize: bool = False) -> np.ndarray:
+    """``P(Y is kept as draft j)`` for ``j = 0..k-1`` by enumeration, shape ``(..., k)``.
+
+    In a token tree, position ``j`` is the child whose subtree is verified next. A step of the
+    chain that keeps draft ``j`` counts for ``j``; a residual law landing on a drafted token counts
+    for the first position holding it. The positions sum to :func:`enumerated_acceptance_rate`.
     """
     return _enumerate(p, q, method, k, normalize)[1]

@@ -37,7 +37,7 @@ class Simulation:
         return lo, hi
 
 
-def _walk(steps, uniforms, rng):
+def _walk(steps, drafts, uniforms, rng):
     """Emitted tokens for draws that share one chain: the first step whose uniform falls below it."""
     accepts = np.array([a for a, _ in steps])
     first = np.argmax(uniforms[:, : len(steps)] < accepts, axis=1)
@@ -47,7 +47,7 @@ def _walk(steps, uniforms, rng):
         if isinstance(emit, np.ndarray):
             tokens[hit] = rng.choice(emit.size, size=int(hit.sum()), p=emit)
         else:
-            tokens[hit] = emit
+            tokens[hit] = drafts[emit]
     return tokens
 
 
@@ -91,6 +91,6 @@ def simulate(p, q, method: str, k: int = 2, n: int = 10_000, seed=None, *, norma
             steps.append((accept, emit))
             if accept >= 1.0:
                 break
-        tokens[members] = _walk(steps, uniforms[members], rng)
+        tokens[members] = _walk(steps, group_drafts, uniforms[members], rng)
     accepted = int(np.any(tokens[:, None] == drafts, axis=1).sum())
     return Simulation(method, k, int(n), accepted, np.bincount(tokens, minlength=p.size))

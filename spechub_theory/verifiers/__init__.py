@@ -2,8 +2,10 @@
 
 A verifier is defined once, as the procedure an inference engine runs: a generator
 ``procedure(drafts, p, q)`` that yields the steps of a sequential rejection chain, each a pair
-``(accept_probability, emit)`` where ``emit`` is a token index or a law over tokens. The engine walks
-the chain with uniforms and emits from the first accepted step; the last step has probability 1.
+``(accept_probability, emit)`` where ``emit`` is either an ``int``, the position ``j`` of the draft
+kept (the token ``drafts[j]``; in a token tree, the child whose subtree is verified next), or a law
+over tokens. The engine walks the chain with uniforms and emits from the first accepted step; the
+last step has probability 1.
 :mod:`spechub_theory.exact` enumerates the same chain for the exact output law and
 :mod:`spechub_theory.simulate` samples it. Each module also gives the closed-form acceptance
 ``acceptance(p, q, k)`` on validated ``(n, V)`` arrays.

@@ -22,12 +22,12 @@ from .. import kernels
 from .single import normalized
 
 
-def hub_set_chain(fixed: np.ndarray, x: int, p: np.ndarray, q: np.ndarray):
-    """The chain for drafts ``fixed ∪ {x}``, ``x ~ q`` restricted off ``fixed`` (shared with SpecHub)."""
+def hub_set_chain(fixed: np.ndarray, x: int, position: int, p: np.ndarray, q: np.ndarray):
+    """The chain for drafts ``fixed ∪ {x}``, ``x ~ q`` off ``fixed`` at ``position`` (shared with SpecHub)."""
     w = q.copy()
     w[fixed] = 0.0
     w /= w.sum()
-    yield min(1.0, p[x] / w[x]), x
+    yield min(1.0, p[x] / w[x]), position
     p_fixed = p[fixed].sum()
     if p_fixed > 0:
         excess = np.maximum(w - p, 0.0).sum()
@@ -41,7 +41,7 @@ def hub_set_chain(fixed: np.ndarray, x: int, p: np.ndarray, q: np.ndarray):
 
 def procedure(drafts, p, q):
     drafts = np.asarray(drafts)
-    return hub_set_chain(drafts[:-1], int(drafts[-1]), p, q)
+    return hub_set_chain(drafts[:-1], int(drafts[-1]), len(drafts) - 1, p, q)
 
 
 def acceptance(p, q, k):

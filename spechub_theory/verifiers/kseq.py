@@ -23,8 +23,8 @@ def procedure(drafts, p, q):
     m = np.minimum(q, p / rho)
     beta = m.sum()
     gamma = sum((1.0 - beta) ** j for j in range(len(drafts)))
-    for x in drafts:
-        yield min(1.0, p[x] / (rho * q[x])), int(x)
+    for j, x in enumerate(drafts):
+        yield min(1.0, p[x] / (rho * q[x])), j
     rest = np.maximum(p - gamma * m, 0.0)
     yield 1.0, normalized(rest, p)
 

@@ -27,7 +27,7 @@ def chain(drafts, p, q, next_draft_law):
     """
     r, q_j = p, q
     for j, x in enumerate(drafts):
-        yield accept_probability(r, q_j, x), x
+        yield accept_probability(r, q_j, x), j
         r = residual(r, q_j)
         if j + 1 < len(drafts):
             q_j = next_draft_law(q_j, x)

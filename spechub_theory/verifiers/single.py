@@ -29,7 +29,7 @@ def residual(r: np.ndarray, q: np.ndarray) -> np.ndarray:
 
 def procedure(drafts, p, q):
     (x,) = drafts
-    yield accept_probability(p, q, x), x
+    yield accept_probability(p, q, x), 0
     yield 1.0, residual(p, q)
 
 

@@ -24,8 +24,8 @@ from .greedy import hub_set_chain
 
 def procedure(drafts, p, q):
     hub = top_tokens(q, 1)
-    first, second = (int(x) for x in drafts)
-    return hub_set_chain(hub, second if first == hub[0] else first, p, q)
+    spoke = 1 if int(drafts[0]) == hub[0] else 0
+    return hub_set_chain(hub, int(drafts[spoke]), spoke, p, q)
 
 
 def acceptance(p, q, k):
