@@ -3,9 +3,9 @@
 The public API, re-exported from the modules that define it.
 """
 
-from .acceptance import acceptance_rate
+from .acceptance import acceptance_by_position, acceptance_rate
 from .drafts import DRAFT_LAWS
-from .exact import enumerated_acceptance_rate, output_distribution
+from .exact import enumerated_acceptance_by_position, enumerated_acceptance_rate, output_distribution
 from .optimal import OTMResult, iid_perfect_acceptance, optimal_acceptance_rate, optimal_cut, otm
 from .simulate import Simulation, simulate
 from .verifiers import VERIFIERS
@@ -19,7 +19,9 @@ __all__ = [
     "OTMResult",
     "Simulation",
     "VERIFIERS",
+    "acceptance_by_position",
     "acceptance_rate",
+    "enumerated_acceptance_by_position",
     "enumerated_acceptance_rate",
     "iid_perfect_acceptance",
     "optimal_acceptance_rate",

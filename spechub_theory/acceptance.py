@@ -50,7 +50,33 @@ def acceptance_rate(p, q, method: str, k: int = 2, *, normalize: bool = False):
     >>> acceptance_rate([0.5, 0.5], [1.0, 0.0], "single", k=1)
     0.5
     """
+    kept = acceptance_by_position(p, q, method, k, normalize=normalize)
+    return np.clip(kept.sum(axis=-1), 0.0, 1.0)[()]
+
+
+def acceptance_by_position(p, q, method: str, k: int = 2, *, normalize: bool = False) -> np.ndarray:
+    """Exact probability that the emitted token is kept as draft ``j``, ``j = 0..k-1``.
+
+    In a token tree the kept draft's position says which child's subtree is verified next, so
+    tokens per step need this split of the acceptance rate (:func:`acceptance_rate` is its sum).
+    A step of the verifier's chain that keeps draft ``j`` counts for ``j``; a residual that lands
+    on a drafted token (K-SEQ, naive) counts for the first position holding it.
+
+    Parameters
+    ----------
+    p, q, method, k, normalize
+        As in :func:`acceptance_rate`.
+
+    Returns
+    -------
+    kept : ndarray, shape (..., k)
+
+    Examples
+    --------
+    >>> acceptance_by_position([1.0, 0.0], [0.5, 0.5], "rrs", k=2)
+    array([0.5 , 0.25])
+    """
     p, q, verifier, k = checked(p, q, method, k, normalize=normalize)
     v = p.shape[-1]
-    alpha = verifier.acceptance(p.reshape(-1, v), q.reshape(-1, v), k)
-    return np.clip(alpha, 0.0, 1.0).reshape(p.shape[:-1])[()]
+    kept = verifier.positions(p.reshape(-1, v), q.reshape(-1, v), k)
+    return np.clip(kept, 0.0, 1.0).reshape(p.shape[:-1] + (k,))

@@ -34,27 +34,26 @@ def row_sums_checked(x, sums):
 
 @njit(cache=True)
 def rrs_rejection(p, q, k, out):
-    """``P(all k i.i.d. drafts rejected)`` under recursive rejection sampling, per row.
+    """``P(the first j i.i.d. drafts are all rejected)`` under recursive rejection sampling, j = 1..k.
 
     With ``c_0 = 0``, ``Z_0 = 1``, ``c_j = c_{j-1} + Z_{j-1}`` and ``Z_j = sum_x (p(x) - c_j q(x))_+``,
     the residual after ``j`` rejections is ``(p - c_j q)_+ / Z_j``, step ``j`` rejects with
-    probability ``Z_j / Z_{j-1}``, and the product telescopes to ``Z_k``. Cost ``O(k V)``.
+    probability ``Z_j / Z_{j-1}``, and the product telescopes to ``Z_j``: ``out[row, j-1] = Z_j``.
+    Cost ``O(k V)``.
     """
     n, v = p.shape
     for row in range(n):
         c = 0.0
         z = 1.0
-        for _ in range(k):
-            c += z
-            z = 0.0
-            for x in range(v):
-                d = p[row, x] - c * q[row, x]
-                if d > 0.0:
-                    z += d
-            if z <= 0.0:
+        for j in range(k):
+            if z > 0.0:
+                c += z
                 z = 0.0
-                break
-        out[row] = z
+                for x in range(v):
+                    d = p[row, x] - c * q[row, x]
+                    if d > 0.0:
+                        z += d
+            out[row, j] = z
 
 
 @njit(cache=True)
@@ -78,31 +77,32 @@ def _remaining_mass(q, drafted, remaining, removed):
 
 @njit(cache=True)
 def hub_set_acceptance(p, q, m, out):
-    """``p(T) + sum_{x not in T} min(p(x), q(x) / (1 - q(T)))`` with ``T`` the ``m`` most likely drafts.
+    """The parts of ``p(T) + sum_{x not in T} min(p(x), q(x) / (1 - q(T)))``, ``T`` the top ``m`` of q.
 
-    ``T`` is chosen like :func:`spechub_theory.drafts.top_tokens` (ties to the lowest index). Cost
-    ``O((m + 1) V)``.
+    ``out[row, :m]`` holds ``p(t_1), .., p(t_m)`` for ``T`` ranked like
+    :func:`spechub_theory.drafts.top_tokens` (ties to the lowest index), ``out[row, m]`` the sum
+    over the other tokens and ``out[row, m + 1]`` the mass ``q(T)``. Cost ``O((m + 1) V)``.
     """
     n, v = p.shape
     chosen = np.zeros(v, dtype=np.bool_)
     for row in range(n):
         chosen[:] = False
         q_fixed = 0.0
-        p_fixed = 0.0
-        for _ in range(m):
+        for i in range(m):
             best = -1
             for x in range(v):
                 if not chosen[x] and (best < 0 or q[row, x] > q[row, best]):
                     best = x
             chosen[best] = True
             q_fixed += q[row, best]
-            p_fixed += p[row, best]
+            out[row, i] = p[row, best]
         scale = 1.0 / _remaining_mass(q[row], chosen, 1.0, q_fixed)
         total = 0.0
         for x in range(v):
             if not chosen[x]:
                 total += min(p[row, x], q[row, x] * scale)
-        out[row] = p_fixed + total
+        out[row, m] = total
+        out[row, m + 1] = q_fixed
 
 
 @njit(cache=True)
@@ -164,8 +164,10 @@ def _excess(c, ratios, p_prefix, q_prefix):
 
 
 @njit(cache=True)
-def _wo_rejection(k, z1, p, q, ratios, p_prefix, q_prefix, drafted):
-    """``P(all k drafts rejected)`` for RRS without replacement, by depth-first search over prefixes.
+def _wo_rejection(k, z1, p, q, ratios, p_prefix, q_prefix, drafted, rejected):
+    """``rejected[j-1] = P(the first j drafts are rejected)``, j = 1..k, for RRS without replacement.
+
+    A depth-first search over the rejected prefixes.
 
     A node at step ``j`` holds the residual ``(p - c_prev q)_+ / z_prev`` before draft ``j``, the
     undrafted mass ``remaining = 1 - q(D)`` and the probability ``reach`` of the rejected prefix
@@ -185,7 +187,7 @@ def _wo_rejection(k, z1, p, q, ratios, p_prefix, q_prefix, drafted):
     z_at = np.zeros(k + 1)
     cursor = np.zeros(k + 1, dtype=np.int64)
     token = np.full(k + 1, -1, dtype=np.int64)
-    total = 0.0
+    rejected[:] = 0.0
     j = 1
     entering = True
     while j >= 1:
@@ -194,8 +196,8 @@ def _wo_rejection(k, z1, p, q, ratios, p_prefix, q_prefix, drafted):
             t = 1.0 / remaining[j]
             c = c_prev[j] + z_prev[j] * t
             z = z1 if j == 1 else _excess(c, ratios, p_prefix, q_prefix)
+            rejected[j - 1] += reach[j] * z / z_prev[j]
             if z <= 0.0 or j == k:
-                total += reach[j] * z / z_prev[j]
                 j -= 1
                 continue
             t_at[j], c_at[j], z_at[j] = t, c, z
@@ -224,12 +226,11 @@ def _wo_rejection(k, z1, p, q, ratios, p_prefix, q_prefix, drafted):
                 break
         if not descended:
             j -= 1
-    return total
 
 
 @njit(cache=True)
 def rrs_wo_rejection(p, q, k, out):
-    """``P(all k drafts rejected)`` under RRS with drafts without replacement, per row.
+    """``out[row, j-1] = P(the first j drafts are rejected)``, j = 1..k, under RRS without replacement.
 
     A first pass gives ``Z(1) = sum (p - q)_+`` and the range of ``c_2 = 1 + Z(1) / (1 - q(x_1))``
     over the tokens a first draft can be rejected at (``q > p``); every later ``c`` is at least
@@ -255,7 +256,8 @@ def rrs_wo_rejection(p, q, k, out):
                 if heaviest < 0 or qr[x] > qr[heaviest]:
                     heaviest = x
         if k == 1 or z1 <= 0.0:
-            out[row] = z1 if z1 > 0.0 else 0.0
+            out[row, :] = 0.0
+            out[row, 0] = z1 if z1 > 0.0 else 0.0
             continue
         drafted[:] = False
         bounds = np.empty(2)
@@ -266,7 +268,7 @@ def rrs_wo_rejection(p, q, k, out):
         c_lo = bounds[0] * (1.0 - 1e-12)
         c_hi = bounds[1] * (1.0 + 1e-12) if k == 2 else np.inf
         ratios, p_prefix, q_prefix = _threshold_sums(pr, qr, c_lo, c_hi)
-        out[row] = _wo_rejection(k, z1, pr, qr, ratios, p_prefix, q_prefix, drafted)
+        _wo_rejection(k, z1, pr, qr, ratios, p_prefix, q_prefix, drafted, out[row])
 
 
 @njit(cache=True)
@@ -308,13 +310,13 @@ def kseq_rho(p, q, k):
 
 @njit(cache=True)
 def kseq_acceptance(p, q, k, out):
-    """``P(Y in drafts)`` for K-SEQ with i.i.d. drafts, per row.
+    """``out[row, j] = P(Y is kept as draft j)`` for K-SEQ with i.i.d. drafts.
 
-    With ``m = min(q, p/rho)``, ``beta = sum m`` and ``gamma = (1 - (1-beta)^k) / beta``: a draft is
-    accepted at some step with probability ``1 - (1-beta)^k``; otherwise ``Y`` comes from the
+    With ``m = min(q, p/rho)``, ``beta = sum m`` and ``gamma = (1 - (1-beta)^k) / beta``: step ``j``
+    keeps its draft with probability ``(1-beta)^j beta``; after ``k`` rejections ``Y`` comes from the
     residual ``R = p - gamma m`` (unnormalised, mass ``(1-beta)^k``) independently of the rejected
-    drafts, which are i.i.d. with law ``d = (q - m) / (1 - beta)``, so the residual lands on a draft
-    with probability ``sum_y R(y) (1 - (1 - d(y))^k)``.
+    drafts, which are i.i.d. with law ``d = (q - m) / (1 - beta)``, and lands first on draft ``j``
+    with probability ``sum_y R(y) (1 - d(y))^j d(y)``.
     """
     n, v = p.shape
     for row in range(n):
@@ -322,15 +324,16 @@ def kseq_acceptance(p, q, k, out):
         qr = q[row]
         rho = kseq_rho(pr, qr, k)
         beta, gamma = _kseq_beta_gamma(rho, pr, qr, k)
-        miss = (1.0 - beta) ** k
-        alpha = 1.0 - miss
-        if miss > 0.0:
+        for j in range(k):
+            out[row, j] = (1.0 - beta) ** j * beta
+        if beta < 1.0:
             for y in range(v):
                 m = min(qr[y], pr[y] / rho)
                 resid = pr[y] - gamma * m
                 if resid > 0.0:
-                    alpha += resid * (1.0 - (1.0 - (qr[y] - m) / (1.0 - beta)) ** k)
-        out[row] = alpha
+                    d = (qr[y] - m) / (1.0 - beta)
+                    for j in range(k):
+                        out[row, j] += resid * (1.0 - d) ** j * d
 
 
 @njit(cache=True)

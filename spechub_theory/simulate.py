@@ -9,18 +9,24 @@ import numpy as np
 
 from . import validate
 from .drafts import DRAFT_LAWS
+from .exact import first_positions
 from .verifiers import checked
 
 
 @dataclass(frozen=True)
 class Simulation:
-    """The outcome of :func:`simulate`: how often the emitted token was a draft, and which tokens."""
+    """The outcome of :func:`simulate`: how often the emitted token was a draft, and which tokens.
+
+    ``counts[y]`` counts the emitted token ``y``; ``kept[j]`` the draws whose token was kept as
+    draft ``j`` (see :func:`spechub_theory.acceptance_by_position`), summing to ``accepted``.
+    """
 
     method: str
     k: int
     n: int
     accepted: int
     counts: np.ndarray
+    kept: np.ndarray
 
     @property
     def acceptance_estimate(self) -> float:
@@ -38,17 +44,23 @@ class Simulation:
 
 
 def _walk(steps, drafts, uniforms, rng):
-    """Emitted tokens for draws that share one chain: the first step whose uniform falls below it."""
+    """Emitted tokens and kept positions (-1: not a draft) for draws that share one chain.
+
+    Each draw emits from the first step whose uniform falls below the step's probability.
+    """
     accepts = np.array([a for a, _ in steps])
     first = np.argmax(uniforms[:, : len(steps)] < accepts, axis=1)
     tokens = np.empty(len(uniforms), dtype=np.int64)
+    kept = np.empty(len(uniforms), dtype=np.int64)
     for j, (_, emit) in enumerate(steps):
         hit = first == j
         if isinstance(emit, np.ndarray):
             tokens[hit] = rng.choice(emit.size, size=int(hit.sum()), p=emit)
+            kept[hit] = first_positions(drafts, emit.size)[tokens[hit]]
         else:
             tokens[hit] = drafts[emit]
-    return tokens
+            kept[hit] = emit
+    return tokens, kept
 
 
 def simulate(p, q, method: str, k: int = 2, n: int = 10_000, seed=None, *, normalize: bool = False) -> Simulation:
@@ -84,6 +96,7 @@ def simulate(p, q, method: str, k: int = 2, n: int = 10_000, seed=None, *, norma
     bounds = np.concatenate([[0], np.cumsum(np.bincount(inverse, minlength=len(unique)))])
     uniforms = rng.random((n, k + 2))
     tokens = np.empty(n, dtype=np.int64)
+    kept = np.empty(n, dtype=np.int64)
     for g, group_drafts in enumerate(unique):
         members = order[bounds[g] : bounds[g + 1]]
         steps = []
@@ -91,6 +104,8 @@ def simulate(p, q, method: str, k: int = 2, n: int = 10_000, seed=None, *, norma
             steps.append((accept, emit))
             if accept >= 1.0:
                 break
-        tokens[members] = _walk(steps, group_drafts, uniforms[members], rng)
+        tokens[members], kept[members] = _walk(steps, group_drafts, uniforms[members], rng)
     accepted = int(np.any(tokens[:, None] == drafts, axis=1).sum())
-    return Simulation(method, k, int(n), accepted, np.bincount(tokens, minlength=p.size))
+    return Simulation(
+        method, k, int(n), accepted, np.bincount(tokens, minlength=p.size), np.bincount(kept[kept >= 0], minlength=k)
+    )

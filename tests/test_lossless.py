@@ -11,7 +11,9 @@ from spechub_theory import (
     DRAFT_LAWS,
     METHODS,
     VERIFIERS,
+    acceptance_by_position,
     acceptance_rate,
+    enumerated_acceptance_by_position,
     enumerated_acceptance_rate,
     output_distribution,
     simulate,
@@ -67,3 +69,25 @@ def test_equal_laws_always_accept(method, k, data):
     if np.count_nonzero(p) < DRAFT_LAWS[VERIFIERS[method].drafts].min_support(k):
         p = np.full(p.size, 1.0 / p.size)
     assert acceptance_rate(p, p, method, k) == pytest.approx(1.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("method,k", CASES)
+@given(data=st.data())
+def test_kept_positions_closed_form_equals_enumeration(method, k, data):
+    p, q = data.draw(_pairs_for(method, k, max_v=8 if k < 3 else 6))
+    np.testing.assert_allclose(
+        acceptance_by_position(p, q, method, k), enumerated_acceptance_by_position(p, q, method, k), atol=1e-12
+    )
+
+
+@pytest.mark.parametrize("method,k", [(m, k) for m, k in CASES if k > 1])
+@settings(max_examples=5)
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1))
+def test_simulated_kept_positions_agree_with_exact(method, k, data, seed):
+    p, q = data.draw(_pairs_for(method, k, max_v=6))
+    sim = simulate(p, q, method, k, n=4000, seed=seed)
+    assert sim.kept.sum() == sim.accepted
+    exact = acceptance_by_position(p, q, method, k)
+    for j in range(k):
+        phat, sd = sim.kept[j] / sim.n, np.sqrt(max(exact[j] * (1 - exact[j]), 1e-12) / sim.n)
+        assert abs(phat - exact[j]) <= 5 * sd + 1e-9

@@ -7,8 +7,9 @@ kept (the token ``drafts[j]``; in a token tree, the child whose subtree is verif
 over tokens. The engine walks the chain with uniforms and emits from the first accepted step; the
 last step has probability 1.
 :mod:`spechub_theory.exact` enumerates the same chain for the exact output law and
-:mod:`spechub_theory.simulate` samples it. Each module also gives the closed-form acceptance
-``acceptance(p, q, k)`` on validated ``(n, V)`` arrays.
+:mod:`spechub_theory.simulate` samples it. Each module also gives the closed-form probability that
+draft ``j`` is kept, ``positions(p, q, k)`` of shape ``(n, k)`` on validated ``(n, V)`` arrays;
+the acceptance rate is its sum.
 """
 
 from __future__ import annotations
@@ -27,12 +28,12 @@ Step = tuple[float, "int | np.ndarray"]
 
 @dataclass(frozen=True)
 class Verifier:
-    """A verifier: its draft law, its procedure, its closed-form acceptance and the k it supports."""
+    """A verifier: its draft law, its procedure, its closed-form kept-draft probabilities, the k it supports."""
 
     name: str
     drafts: str
     procedure: Callable[[np.ndarray, np.ndarray, np.ndarray], Iterator[Step]]
-    acceptance: Callable[[np.ndarray, np.ndarray, int], np.ndarray]
+    positions: Callable[[np.ndarray, np.ndarray, int], np.ndarray]
     k_values: str
     lossless: bool = True
 
@@ -45,13 +46,13 @@ class Verifier:
 VERIFIERS: dict[str, Verifier] = {
     v.name: v
     for v in (
-        Verifier("single", "iid", single.procedure, single.acceptance, "1"),
-        Verifier("rrs", "iid", rrs.procedure, rrs.acceptance, "any"),
-        Verifier("rrs_wo", "wo", rrs_wo.procedure, rrs_wo.acceptance, "any"),
-        Verifier("spechub", "hub", spechub.procedure, spechub.acceptance, "2"),
-        Verifier("kseq", "iid", kseq.procedure, kseq.acceptance, "any"),
-        Verifier("nss", "iid", nss.procedure, nss.acceptance, "any"),
-        Verifier("greedy", "greedy", greedy.procedure, greedy.acceptance, "any"),
+        Verifier("single", "iid", single.procedure, single.positions, "1"),
+        Verifier("rrs", "iid", rrs.procedure, rrs.positions, "any"),
+        Verifier("rrs_wo", "wo", rrs_wo.procedure, rrs_wo.positions, "any"),
+        Verifier("spechub", "hub", spechub.procedure, spechub.positions, "2"),
+        Verifier("kseq", "iid", kseq.procedure, kseq.positions, "any"),
+        Verifier("nss", "iid", nss.procedure, nss.positions, "any"),
+        Verifier("greedy", "greedy", greedy.procedure, greedy.positions, "any"),
     )
 }
 

@@ -44,7 +44,8 @@ def procedure(drafts, p, q):
     return hub_set_chain(drafts[:-1], int(drafts[-1]), len(drafts) - 1, p, q)
 
 
-def acceptance(p, q, k):
-    out = np.empty(p.shape[0])
+def positions(p, q, k):
+    """Position ``j < k-1`` (the j-th most likely token) is kept with probability ``p(t_j)``, the last with the rest."""
+    out = np.empty((p.shape[0], k + 1))
     kernels.hub_set_acceptance(p, q, k - 1, out)
-    return out
+    return out[:, :k]

@@ -29,7 +29,7 @@ def procedure(drafts, p, q):
     yield 1.0, normalized(rest, p)
 
 
-def acceptance(p, q, k):
-    out = np.empty(p.shape[0])
+def positions(p, q, k):
+    out = np.empty((p.shape[0], k))
     kernels.kseq_acceptance(p, q, k, out)
     return out

@@ -14,7 +14,7 @@ def procedure(drafts, p, q):
     yield 1.0, p
 
 
-def acceptance(p, q, k):
-    with np.errstate(divide="ignore"):
-        drafted = -np.expm1(k * np.log1p(-q))
-    return (p * drafted).sum(axis=-1)
+def positions(p, q, k):
+    """``Y`` lands first on draft ``j`` with probability ``sum_y p(y) (1 - q(y))^j q(y)``; summed over j
+    this is ``sum_y p(y) (1 - (1 - q(y))^k)``."""
+    return np.stack([(p * (1 - q) ** j * q).sum(axis=-1) for j in range(k)], axis=1)

@@ -38,7 +38,13 @@ def procedure(drafts, p, q):
     return chain(drafts, p, q, lambda q_j, x: q_j)
 
 
-def acceptance(p, q, k):
-    out = np.empty(p.shape[0])
+def kept_from_rejections(rejected: np.ndarray) -> np.ndarray:
+    """``P(draft j kept) = P(first j-1 rejected) - P(first j rejected)`` from the second, shape ``(n, k)``."""
+    reached = np.concatenate([np.ones((rejected.shape[0], 1)), rejected[:, :-1]], axis=1)
+    return reached - rejected
+
+
+def positions(p, q, k):
+    out = np.empty((p.shape[0], k))
     kernels.rrs_rejection(p, q, k, out)
-    return 1.0 - out
+    return kept_from_rejections(out)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import kernels
-from .rrs import chain
+from .rrs import chain, kept_from_rejections
 
 
 def _without(q_j, x):
@@ -31,7 +31,7 @@ def procedure(drafts, p, q):
     return chain(drafts, p, q, _without)
 
 
-def acceptance(p, q, k):
-    out = np.empty(p.shape[0])
+def positions(p, q, k):
+    out = np.empty((p.shape[0], k))
     kernels.rrs_wo_rejection(p, q, k, out)
-    return 1.0 - out
+    return kept_from_rejections(out)

@@ -33,5 +33,5 @@ def procedure(drafts, p, q):
     yield 1.0, residual(p, q)
 
 
-def acceptance(p, q, k):
-    return np.minimum(p, q).sum(axis=-1)
+def positions(p, q, k):
+    return np.minimum(p, q).sum(axis=-1)[:, None]

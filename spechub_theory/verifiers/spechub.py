@@ -28,7 +28,12 @@ def procedure(drafts, p, q):
     return hub_set_chain(hub, int(drafts[spoke]), spoke, p, q)
 
 
-def acceptance(p, q, k):
-    out = np.empty(p.shape[0])
+def positions(p, q, k):
+    """With ``S = sum_{i != a} min(p(i), w(i))``: the pair ``(i, a)`` (probability ``1 - q(a)`` in all)
+    keeps ``i`` first or the hub second; ``(a, i)`` (probability ``q(a)``) the reverse. The hub is kept
+    with total probability ``p(a)`` and the spoke with ``S``, independently of the order, so
+    ``P(first kept) = (1 - q(a)) S + q(a) p(a)`` and ``P(second kept) = (1 - q(a)) p(a) + q(a) S``."""
+    out = np.empty((p.shape[0], 3))
     kernels.hub_set_acceptance(p, q, 1, out)
-    return out
+    hub_p, spoke, hub_q = out[:, 0], out[:, 1], out[:, 2]
+    return np.stack([(1 - hub_q) * spoke + hub_q * hub_p, (1 - hub_q) * hub_p + hub_q * spoke], axis=1)
