@@ -17,6 +17,7 @@ from .acceptance import acceptance_rate
 from .drafts import DRAFT_LAWS
 from .optimal import optimal_acceptance_rate
 from .synthetic import llm_like_logits, process
+from .trees import NodePool, Tree, tokens_per_step
 from .verifiers import VERIFIERS
 
 #: Largest ``V^(k-1)`` for which the table computes ``rrs_wo`` (its exact cost per position).
@@ -56,6 +57,22 @@ def acceptance_table(vocab: int, positions: int, ks: list[int], temperature: flo
     return "\n".join(lines)
 
 
+def tree_table(methods, sizes, temperatures, vocab: int, positions: int, seed: int) -> str:
+    """Exact tokens per step on full binary trees of ``sizes`` nodes, one row per (temperature, method)."""
+    target, draft = llm_like_logits(positions, vocab, seed=seed)
+    lines = [
+        f"Tokens per step, full binary trees (nodes include the root); node pairs drawn i.i.d. from "
+        f"{positions} LLM-like positions (V = {vocab}, seed = {seed})",
+        f"{'T':>5} {'method':<9}" + "".join(f"{'n=' + str(s):>9}" for s in sizes),
+    ]
+    for temperature in temperatures:
+        pool = NodePool(process(target, temperature), process(draft, temperature))
+        for method in methods:
+            cells = [f"{tokens_per_step(Tree.full(2, s), method, pool):.4f}" for s in sizes]
+            lines.append(f"{temperature:>5} {method:<9}" + "".join(f"{c:>9}" for c in cells))
+    return "\n".join(lines)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spechub-theory", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command")
@@ -65,6 +82,13 @@ def _parser() -> argparse.ArgumentParser:
     table.add_argument("--k", type=int, nargs="+", default=[1, 2, 3, 4], help="draft counts (default 1 2 3 4)")
     table.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1)")
     table.add_argument("--seed", type=int, default=0, help="seed of the synthetic family (default 0)")
+    tree = sub.add_parser("tree", help="tokens per step on full binary trees")
+    tree.add_argument("--methods", nargs="+", default=["rrs", "rrs_wo", "spechub"])
+    tree.add_argument("--nodes", type=int, nargs="+", default=[3, 7, 15, 31], help="tree sizes, root included")
+    tree.add_argument("--temperatures", type=float, nargs="+", default=[0.6, 1.0])
+    tree.add_argument("--vocab", type=int, default=2000)
+    tree.add_argument("--positions", type=int, default=200)
+    tree.add_argument("--seed", type=int, default=0)
     b = sub.add_parser("bench", help="benchmarks as ratios to baselines timed in the same run")
     b.add_argument("--positions", type=int, default=256)
     b.add_argument("--vocab", type=int, default=32_000)
@@ -86,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         args = _parser().parse_args(["table"])
     try:
+        if args.command == "tree":
+            print(tree_table(args.methods, args.nodes, args.temperatures, args.vocab, args.positions, args.seed))
+            return 0
         print(acceptance_table(args.vocab, args.positions, args.k, args.temperature, args.seed))
     except ValueError as err:
         print(f"spechub-theory: {err}", file=sys.stderr)

@@ -89,7 +89,19 @@ def simulate(p, q, method: str, k: int = 2, n: int = 10_000, seed=None, *, norma
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n: expected a positive integer number of samples, got {n!r}")
     rng = validate.rng(seed)
-    drafts = DRAFT_LAWS[verifier.drafts].sample(q, k, rng, n)
+    tokens, kept = run_chains(verifier, DRAFT_LAWS[verifier.drafts], p, q, k, int(n), rng)
+    counts, kept_counts = np.bincount(tokens, minlength=p.size), np.bincount(kept[kept >= 0], minlength=k)
+    return Simulation(method, k, int(n), int((kept >= 0).sum()), counts, kept_counts)
+
+
+def run_chains(verifier, law, p, q, k, n, rng):
+    """``n`` independent verifications of one position: ``(tokens, kept)``, both of shape ``(n,)``.
+
+    Drafts come from ``law``; the verifier's chain is built once per distinct draft tuple and
+    walked with uniforms. ``kept[i]`` is the position of the draft ``tokens[i]`` was kept as, or -1
+    when the token is not a draft (arguments are trusted: validate before calling).
+    """
+    drafts = law.sample(q, k, rng, n)
     unique, inverse = np.unique(drafts, axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
     order = np.argsort(inverse, kind="stable")
@@ -105,7 +117,4 @@ def simulate(p, q, method: str, k: int = 2, n: int = 10_000, seed=None, *, norma
             if accept >= 1.0:
                 break
         tokens[members], kept[members] = _walk(steps, group_drafts, uniforms[members], rng)
-    accepted = int(np.any(tokens[:, None] == drafts, axis=1).sum())
-    return Simulation(
-        method, k, int(n), accepted, np.bincount(tokens, minlength=p.size), np.bincount(kept[kept >= 0], minlength=k)
-    )
+    return tokens, kept

@@ -43,3 +43,14 @@ def test_optimum_bench_lines_run_on_small_problems():
     lines = bench.run_optimum(vocab_iid=3000, vocab_wo=400, repeats=1)
     assert [line.baseline for line in lines][-1] == "HiGHS direct"
     assert all(line.seconds > 0 for line in lines)
+
+
+def test_tree_table_rows_are_the_library_values(capsys):
+    from spechub_theory.trees import NodePool, Tree, tokens_per_step
+
+    args = ["tree", "--methods", "rrs", "spechub", "--nodes", "3", "7", "--temperatures", "0.6"]
+    assert cli.main(args + ["--vocab", "50", "--positions", "8", "--seed", "2"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    target, draft = llm_like_logits(8, 50, seed=2)
+    pool = NodePool(process(target, 0.6), process(draft, 0.6))
+    assert out[3].split()[1:] == ["spechub"] + [f"{tokens_per_step(Tree.full(2, n), 'spechub', pool):.4f}" for n in (3, 7)]

@@ -1,0 +1,216 @@
+r"""Token trees and tokens per step (batch efficiency).
+
+A draft tree is verified level by level: the root holds the context, and at each node the
+verifier decides among the node's children (its drafts); a kept child's children are verified
+next, while a rejection or a leaf emits one corrected or bonus token and ends the step. With
+``a_j`` the probability that the node keeps child ``j`` (:func:`spechub_theory.acceptance_by_position`),
+the expected number of tokens a step emits from node ``v`` is
+
+    T(v) = 1 + sum_j a_j(v) T(child_j(v)),   T(leaf) = 1,
+
+and tokens per step is ``T(root)``. For a chain of depth ``D`` with acceptance ``alpha`` this is
+``sum_{d=0}^{D} alpha^d``. Tree sizes count the root, as in the SpecHub and Sequoia papers: a full
+binary tree of 3 nodes is the root and two drafts.
+
+Sources of the ``(p, q)`` pairs at the nodes:
+
+* :class:`NodePool` -- each node's pair is drawn independently from a pool of positions (one pool
+  for every depth or one per depth); the expectation factorises over nodes, so ``T`` is exact for
+  that model (the mean over the pool at every node).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from . import validate
+from .acceptance import acceptance_by_position
+from .drafts import DRAFT_LAWS
+from .simulate import run_chains
+from .verifiers import VERIFIERS
+
+
+@dataclass(frozen=True)
+class Tree:
+    """A draft tree: ``children[v]`` lists the children of node ``v``; node 0 is the root (the context).
+
+    Nodes are numbered so that every child comes after its parent.
+    """
+
+    children: tuple[tuple[int, ...], ...]
+
+    def __post_init__(self):
+        n = len(self.children)
+        seen = [0] * n
+        for v, kids in enumerate(self.children):
+            for c in kids:
+                if not (isinstance(c, int) and v < c < n):
+                    raise ValueError(f"children: node {v} lists child {c!r}; children must be later node ids < {n}")
+                seen[c] += 1
+        if n == 0 or any(seen[c] != 1 for c in range(1, n)):
+            raise ValueError("children: every node but the root must have exactly one parent")
+
+    @classmethod
+    def from_levels(cls, counts) -> "Tree":
+        """Every node at depth ``d`` has ``counts[d]`` children (Sequoia-style per-level widths)."""
+        children: list[tuple[int, ...]] = [()]
+        level = [0]
+        for width in counts:
+            if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+                raise ValueError(f"counts: each level needs a positive integer number of children, got {width!r}")
+            nxt = []
+            for v in level:
+                kids = tuple(range(len(children), len(children) + width))
+                children[v] = kids
+                children.extend(() for _ in kids)
+                nxt.extend(kids)
+            level = nxt
+        return cls(tuple(children))
+
+    @classmethod
+    def full(cls, branching: int, nodes: int) -> "Tree":
+        """The full ``branching``-ary tree with ``nodes`` nodes (root included), e.g. binary 3, 7, 15, 31."""
+        depth, total = 0, 1
+        while total < nodes:
+            depth += 1
+            total += branching**depth
+        if total != nodes:
+            raise ValueError(f"nodes: no full {branching}-ary tree has {nodes} nodes")
+        return cls.from_levels([branching] * depth)
+
+    @classmethod
+    def chain(cls, depth: int) -> "Tree":
+        """A chain of ``depth`` drafts (``depth + 1`` nodes)."""
+        return cls.from_levels([1] * depth)
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.children)
+
+    @cached_property
+    def depths(self) -> tuple[int, ...]:
+        depth = [0] * self.n_nodes
+        for v, kids in enumerate(self.children):
+            for c in kids:
+                depth[c] = depth[v] + 1
+        return tuple(depth)
+
+
+def node_method(method: str, k: int) -> str:
+    """The verifier run at a node with ``k`` children: a one-child node runs single-draft sampling."""
+    if k == 1:
+        return "single"
+    if not VERIFIERS[method].supports(k):
+        raise ValueError(f"tree: a node has {k} children but method {method!r} supports k = {VERIFIERS[method].k_values}")
+    return method
+
+
+@dataclass(frozen=True)
+class NodePool:
+    """Node distributions drawn independently from a pool of positions.
+
+    ``p`` and ``q`` of shape ``(n, V)`` serve every depth; of shape ``(D, n, V)`` depth ``d`` uses
+    pool ``min(d, D - 1)``.
+    """
+
+    p: np.ndarray
+    q: np.ndarray
+
+    def __post_init__(self):
+        p, q = validate.pair(self.p, self.q)
+        if p.ndim not in (2, 3):
+            raise ValueError(f"p: a pool has shape (n, V) or (depths, n, V), got {p.shape}")
+        object.__setattr__(self, "p", p if p.ndim == 3 else p[None])
+        object.__setattr__(self, "q", q if q.ndim == 3 else q[None])
+
+    def at(self, depth: int) -> tuple[np.ndarray, np.ndarray]:
+        d = min(depth, self.p.shape[0] - 1)
+        return self.p[d], self.q[d]
+
+
+def tokens_per_step(tree: Tree, method: str, source: NodePool) -> float:
+    """Exact expected tokens emitted per target forward pass when ``tree`` is verified with ``method``.
+
+    Parameters
+    ----------
+    tree : Tree
+    method : str
+        ``"rrs"``, ``"rrs_wo"``, ``"spechub"`` (nodes of at most 2 children), ``"single"`` (chains), ...;
+        a node with one child runs single-draft sampling.
+    source : NodePool
+        Where the node distributions come from.
+
+    Returns
+    -------
+    float
+        ``T(root)`` of the recursion in the module docstring, averaged over the pool at each node.
+
+    Examples
+    --------
+    >>> pool = NodePool(np.array([[0.5, 0.5]]), np.array([[1.0, 0.0]]))
+    >>> tokens_per_step(Tree.chain(2), "single", pool)  # 1 + 1/2 + 1/4
+    1.75
+    """
+    validate.choice(method, "method", VERIFIERS)
+    kept_cache: dict[tuple[int, int], np.ndarray] = {}
+    expected = [1.0] * tree.n_nodes
+    for v in range(tree.n_nodes - 1, -1, -1):
+        kids = tree.children[v]
+        if not kids:
+            continue
+        d = min(tree.depths[v], source.p.shape[0] - 1)
+        key = (d, len(kids))
+        if key not in kept_cache:
+            p, q = source.at(d)
+            kept_cache[key] = acceptance_by_position(p, q, node_method(method, len(kids)), len(kids)).mean(axis=0)
+        expected[v] = 1.0 + float(np.dot(kept_cache[key], [expected[c] for c in kids]))
+    return expected[0]
+
+
+@dataclass(frozen=True)
+class TreeSimulation:
+    """Tokens emitted by ``n`` simulated steps (an estimate of :func:`tokens_per_step`)."""
+
+    tokens: np.ndarray
+
+    @property
+    def tokens_per_step_estimate(self) -> float:
+        return float(self.tokens.mean())
+
+    @property
+    def standard_error(self) -> float:
+        return float(self.tokens.std(ddof=1) / math.sqrt(self.tokens.size))
+
+
+def simulate_tree(tree: Tree, method: str, source: NodePool, n: int = 2000, seed=None) -> TreeSimulation:
+    """Run ``n`` verification steps end to end: draw each node's pair from the source, sample its
+    drafts from the method's draft law, run the verifier's procedure, and follow the kept child."""
+    validate.choice(method, "method", VERIFIERS)
+    rng = validate.rng(seed)
+    tokens = np.ones(n, dtype=np.int64)
+    at = np.zeros(n, dtype=np.int64)  # the node each step is verifying
+    active = np.arange(n)
+    while active.size:
+        still = []
+        for v in np.unique(at[active]):
+            steps = active[at[active] == v]
+            kids = tree.children[v]
+            if not kids:
+                continue
+            name = node_method(method, len(kids))
+            p_pool, q_pool = source.at(tree.depths[v])
+            rows = rng.integers(0, p_pool.shape[0], size=steps.size)
+            for row in np.unique(rows):
+                group = steps[rows == row]
+                law = DRAFT_LAWS[VERIFIERS[name].drafts]
+                _, kept = run_chains(VERIFIERS[name], law, p_pool[row], q_pool[row], len(kids), group.size, rng)
+                moved = group[kept >= 0]
+                at[moved] = np.asarray(kids)[kept[kept >= 0]]
+                tokens[moved] += 1
+                still.append(moved)
+        active = np.concatenate(still) if still else np.array([], dtype=np.int64)
+    return TreeSimulation(tokens)

@@ -1,0 +1,82 @@
+"""Tokens per step over token trees: the recursion, its special cases, and simulation."""
+
+import numpy as np
+import pytest
+
+from spechub_theory import acceptance_rate
+from spechub_theory.synthetic import llm_like_logits, process
+from spechub_theory.trees import NodePool, Tree, simulate_tree, tokens_per_step
+
+
+def _pool(n=6, v=12, seed=0, temperature=1.0):
+    target, draft = llm_like_logits(n, v, seed=seed)
+    return NodePool(process(target, temperature), process(draft, temperature))
+
+
+def test_tree_shapes():
+    assert Tree.full(2, 7).children == ((1, 2), (3, 4), (5, 6), (), (), (), ())
+    assert Tree.full(3, 13).n_nodes == 13
+    assert Tree.chain(3).depths == (0, 1, 2, 3)
+    assert Tree.from_levels([3, 2, 1]).n_nodes == 1 + 3 + 6 + 6
+    with pytest.raises(ValueError, match="^nodes: no full 2-ary tree has 6 nodes"):
+        Tree.full(2, 6)
+    with pytest.raises(ValueError, match="^children: every node but the root"):
+        Tree(((1,), (), ()))
+    with pytest.raises(ValueError, match="^children: node 1 lists child 0"):
+        Tree(((1,), (0,)))
+
+
+@pytest.mark.parametrize("depth", [1, 2, 5])
+def test_chain_is_a_geometric_sum(depth):
+    # One pool row: every node has the same acceptance alpha, and a chain of depth D gives
+    # 1 + alpha + ... + alpha^D.
+    pool = _pool(n=1)
+    alpha = acceptance_rate(pool.p[0, 0], pool.q[0, 0], "single", 1)
+    assert tokens_per_step(Tree.chain(depth), "rrs", pool) == pytest.approx(
+        sum(alpha**d for d in range(depth + 1)), abs=1e-14
+    )
+
+
+@pytest.mark.parametrize("method", ["rrs", "rrs_wo", "spechub"])
+def test_one_level_is_acceptance_plus_one(method):
+    pool = _pool()
+    alpha = acceptance_rate(pool.p[0], pool.q[0], method, 2).mean()
+    assert tokens_per_step(Tree.full(2, 3), method, pool) == pytest.approx(1 + alpha, abs=1e-14)
+
+
+def test_equal_distributions_accept_every_level():
+    p = np.full((1, 5), 0.2)
+    assert tokens_per_step(Tree.full(2, 15), "spechub", NodePool(p, p)) == pytest.approx(4.0, abs=1e-12)
+
+
+def test_position_matters_in_an_unbalanced_tree():
+    # Root with two children, only the first of which has a child: the answer uses P(keep first).
+    tree = Tree(((1, 2), (3,), (), ()))
+    pool = _pool(n=1, seed=3)
+    from spechub_theory import acceptance_by_position
+
+    kept = acceptance_by_position(pool.p[0, 0], pool.q[0, 0], "rrs", 2)
+    alpha1 = acceptance_rate(pool.p[0, 0], pool.q[0, 0], "single", 1)
+    assert tokens_per_step(tree, "rrs", pool) == pytest.approx(1 + kept[0] * (1 + alpha1) + kept[1], abs=1e-14)
+
+
+def test_spechub_refuses_wide_nodes():
+    with pytest.raises(ValueError, match="^tree: a node has 3 children but method 'spechub'"):
+        tokens_per_step(Tree.full(3, 4), "spechub", _pool())
+
+
+@pytest.mark.parametrize(
+    "method,tree",
+    [
+        ("rrs", Tree.full(2, 7)),
+        ("rrs_wo", Tree.full(3, 13)),
+        ("spechub", Tree.full(2, 15)),
+        ("rrs", Tree(((1, 2), (3,), (), ()))),
+        ("single", Tree.chain(4)),
+    ],
+)
+def test_simulation_agrees_with_the_exact_value(method, tree):
+    pool = _pool(n=4, seed=5, temperature=0.7)
+    sim = simulate_tree(tree, method, pool, n=3000, seed=11)
+    exact = tokens_per_step(tree, method, pool)
+    assert abs(sim.tokens_per_step_estimate - exact) <= 5 * sim.standard_error
