@@ -5,6 +5,7 @@ The public API, re-exported from the modules that define it.
 
 from .acceptance import acceptance_by_position, acceptance_rate
 from .drafts import DRAFT_LAWS
+from .logged import LoggedData, load_logged
 from .exact import enumerated_acceptance_by_position, enumerated_acceptance_rate, output_distribution
 from .optimal import OTMResult, iid_perfect_acceptance, optimal_acceptance_rate, optimal_cut, otm
 from .simulate import Simulation, simulate
@@ -15,6 +16,7 @@ METHODS = tuple(VERIFIERS)
 
 __all__ = [
     "DRAFT_LAWS",
+    "LoggedData",
     "METHODS",
     "OTMResult",
     "Simulation",
@@ -24,6 +26,7 @@ __all__ = [
     "enumerated_acceptance_by_position",
     "enumerated_acceptance_rate",
     "iid_perfect_acceptance",
+    "load_logged",
     "optimal_acceptance_rate",
     "optimal_cut",
     "otm",

@@ -1,0 +1,203 @@
+"""Logged next-token distributions of a target and a draft model, on disk and back.
+
+A dataset is a directory:
+
+* ``meta.json`` -- ``format_version``, ``vocab_size``, ``n_positions``, the models and file hashes,
+  the temperature the logits were taken at (1.0), ``max_tail_mass``, library versions;
+* ``offsets.npy`` (``n + 1``, int64) and, per stored entry, ``tokens.npy`` (int32),
+  ``target_logits.npy`` and ``draft_logits.npy`` (float32): for position ``i`` the entries
+  ``offsets[i]:offsets[i+1]`` are the union of the two models' top tokens with both models' logits;
+* ``prompt_ids.npy`` and ``steps.npy`` (int32, ``n``): which prompt, and how many generated tokens
+  precede the position; ``context.npy`` (int32) with ``context_offsets.npy``: each prompt's token ids.
+
+Every file is memory-mapped on load, so a million positions never sit in memory at once: only the
+rows a slice asks for are read and densified. Each position keeps, for both models, the tokens
+outside which the mass at temperature 1 is at most ``max_tail_mass``; at a temperature ``T <= 1``
+the tail's share can only shrink (the tail's logits are the smallest), and the distributions are
+renormalised over the kept tokens. Every number computed from a dataset is exact for these
+truncated distributions, which differ from the models' by at most ``max_tail_mass`` in total
+variation.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+#: The version this code writes and reads.
+FORMAT_VERSION = 1
+_ARRAYS = ("offsets", "tokens", "target_logits", "draft_logits", "prompt_ids", "steps", "context", "context_offsets")
+
+
+class LoggedDistributions:
+    """Rows of one model's logged distributions: ``len()`` and slicing into dense ``(n, V)`` arrays."""
+
+    def __init__(self, data: "LoggedData", logits: np.ndarray):
+        self._data = data
+        self._logits = logits
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __getitem__(self, index) -> np.ndarray:
+        rows = np.arange(len(self))[index]
+        scalar = np.ndim(rows) == 0
+        rows = np.atleast_1d(rows)
+        out = np.zeros((rows.size, self._data.vocab_size))
+        offsets, tokens = self._data.arrays["offsets"], self._data.arrays["tokens"]
+        beta = 1.0 / self._data.temperature
+        for i, row in enumerate(rows):
+            lo, hi = int(offsets[row]), int(offsets[row + 1])
+            z = beta * np.asarray(self._logits[lo:hi], dtype=np.float64)
+            weights = np.exp(z - z.max())
+            out[i, tokens[lo:hi]] = weights / weights.sum()
+        return out[0] if scalar else out
+
+
+@dataclass
+class LoggedData:
+    """A logged dataset at one temperature: ``p`` (target) and ``q`` (draft) rows, and metadata."""
+
+    path: Path
+    meta: dict
+    arrays: dict
+    temperature: float
+
+    def __len__(self) -> int:
+        return int(self.meta["n_positions"])
+
+    @property
+    def vocab_size(self) -> int:
+        return int(self.meta["vocab_size"])
+
+    @property
+    def p(self) -> LoggedDistributions:
+        return LoggedDistributions(self, self.arrays["target_logits"])
+
+    @property
+    def q(self) -> LoggedDistributions:
+        return LoggedDistributions(self, self.arrays["draft_logits"])
+
+
+def default_path() -> Path:
+    """Where the shipped default dataset lives (inside the package)."""
+    return Path(__file__).parent / "data" / "default"
+
+
+def load_logged(path=None, temperature: float = 1.0) -> LoggedData:
+    """Open a logged dataset (the shipped default when ``path`` is None) at ``temperature <= 1``.
+
+    Raises ``ValueError`` naming the file for a missing or corrupt file, another format version or
+    inconsistent shapes.
+    """
+    path = default_path() if path is None else Path(path)
+    if not 0 < temperature <= 1:
+        raise ValueError(f"temperature: logged logits support 0 < temperature <= 1, got {temperature!r}")
+    meta_file = path / "meta.json"
+    if not meta_file.is_file():
+        raise ValueError(f"path: {meta_file} not found: not a logged dataset")
+    try:
+        meta = json.loads(meta_file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"path: {meta_file} is not valid JSON ({err})") from None
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise ValueError(
+            f"path: {meta_file} has format version {meta.get('format_version')!r}; this library reads {FORMAT_VERSION}"
+        )
+    arrays = {}
+    for name in _ARRAYS:
+        file = path / f"{name}.npy"
+        try:
+            arrays[name] = np.load(file, mmap_mode="r")
+        except (OSError, ValueError) as err:
+            raise ValueError(f"path: {file} is missing or corrupt ({err})") from None
+    _check_shapes(path, meta, arrays)
+    return LoggedData(path, meta, arrays, float(temperature))
+
+
+def _check_shapes(path: Path, meta: dict, a: dict) -> None:
+    n, v = int(meta["n_positions"]), int(meta["vocab_size"])
+    nnz = a["tokens"].shape[0]
+
+    def bad(name, why):
+        raise ValueError(f"path: {path / (name + '.npy')} {why}")
+
+    if a["offsets"].shape != (n + 1,):
+        bad("offsets", f"has shape {a['offsets'].shape}, expected ({n + 1},) for {n} positions")
+    if a["offsets"][0] != 0 or a["offsets"][-1] != nnz or np.any(np.diff(a["offsets"]) < 1):
+        bad("offsets", f"is not an increasing index into {nnz} entries")
+    for name in ("target_logits", "draft_logits"):
+        if a[name].shape != (nnz,):
+            bad(name, f"has shape {a[name].shape}, expected ({nnz},) like tokens.npy")
+    for name in ("prompt_ids", "steps"):
+        if a[name].shape != (n,):
+            bad(name, f"has shape {a[name].shape}, expected ({n},)")
+    if nnz and (a["tokens"].min() < 0 or a["tokens"].max() >= v):
+        bad("tokens", f"holds token ids outside [0, {v})")
+    if a["context_offsets"][-1] != a["context"].shape[0]:
+        bad("context_offsets", "does not end at the length of context.npy")
+
+
+def write_logged(path, meta: dict, entries, *, overwrite: bool = False) -> Path:
+    """Write a dataset atomically: into a temporary directory beside ``path``, renamed when complete.
+
+    ``entries`` maps the array names of the module docstring to arrays. An existing ``path`` is
+    only replaced with ``overwrite=True``.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise ValueError(f"path: {path} exists; pass overwrite=True to replace it")
+    meta = dict(meta, format_version=FORMAT_VERSION, n_positions=int(len(entries["offsets"]) - 1))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        dtypes = {"offsets": np.int64, "context_offsets": np.int64, "target_logits": np.float32, "draft_logits": np.float32}
+        for name in _ARRAYS:
+            np.save(tmp / f"{name}.npy", np.asarray(entries[name], dtype=dtypes.get(name, np.int32)))
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
+        _check_shapes(tmp, meta, {name: np.load(tmp / f"{name}.npy", mmap_mode="r") for name in _ARRAYS})
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+def truncated_support(target_logits: np.ndarray, draft_logits: np.ndarray, max_tail_mass: float) -> np.ndarray:
+    """The tokens to log at one position: for each model, its most likely tokens until the rest holds
+    at most ``max_tail_mass`` at temperature 1; the union of the two sets, sorted."""
+    keep = []
+    for z in (np.asarray(target_logits, np.float64), np.asarray(draft_logits, np.float64)):
+        order = np.argsort(-z, kind="stable")
+        mass = np.exp(z[order] - z.max())
+        mass /= mass.sum()
+        tail = mass[::-1].cumsum()[::-1]  # tail[i]: mass of order[i:]
+        count = max(1, int(np.searchsorted(-tail, -max_tail_mass, side="right")))
+        keep.append(order[:count])
+    return np.union1d(*keep)
+
+
+def entries_from_logits(target_logits, draft_logits, prompt_ids, steps, contexts, max_tail_mass: float) -> dict:
+    """The arrays of a dataset from full logits of shape ``(n, V)`` and each prompt's token ids."""
+    rows = [truncated_support(zt, zd, max_tail_mass) for zt, zd in zip(target_logits, draft_logits)]
+    offsets = np.concatenate([[0], np.cumsum([r.size for r in rows])])
+    tokens = np.concatenate(rows) if rows else np.zeros(0, np.int32)
+    at = np.repeat(np.arange(len(rows)), [r.size for r in rows])
+    return {
+        "offsets": offsets,
+        "tokens": tokens,
+        "target_logits": np.asarray(target_logits)[at, tokens],
+        "draft_logits": np.asarray(draft_logits)[at, tokens],
+        "prompt_ids": np.asarray(prompt_ids),
+        "steps": np.asarray(steps),
+        "context": np.concatenate(contexts) if len(contexts) else np.zeros(0, np.int32),
+        "context_offsets": np.concatenate([[0], np.cumsum([len(c) for c in contexts])]),
+    }

@@ -1,0 +1,85 @@
+"""The logged-data format: round trip, truncation, temperature, and clear errors for bad files."""
+
+import json
+
+import numpy as np
+import pytest
+
+from spechub_theory import acceptance_rate
+from spechub_theory.logged import FORMAT_VERSION, entries_from_logits, load_logged, truncated_support, write_logged
+from spechub_theory.synthetic import llm_like_logits
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    target, draft = llm_like_logits(20, 300, seed=1)
+    entries = entries_from_logits(target, draft, np.repeat([0, 1], 10), np.tile(np.arange(10), 2), [[5, 6, 7], [8]], 1e-6)
+    meta = {"vocab_size": 300, "max_tail_mass": 1e-6, "models": {"target": "synthetic", "draft": "synthetic"}}
+    return write_logged(tmp_path / "data", meta, entries), target, draft
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def test_truncated_support_keeps_all_but_the_tail():
+    z = np.log(np.array([0.5, 0.3, 0.15, 0.05]))
+    # Dropping 0.05 leaves a tail of 0.05 <= 0.06; dropping 0.15 too would leave 0.2.
+    assert list(truncated_support(z, z, 0.06)) == [0, 1, 2]
+    assert list(truncated_support(z, z[::-1], 0.06)) == [0, 1, 2, 3]
+
+
+def test_round_trip_densifies_the_truncated_softmax(dataset):
+    path, target, draft = dataset
+    data = load_logged(path)
+    assert len(data) == 20 and len(data.p) == 20
+    p, q = data.p[:5], data.q[:5]
+    assert p.shape == (5, 300)
+    np.testing.assert_allclose(p.sum(-1), 1.0, atol=1e-12)
+    # Within the kept support the rows are the models' softmax renormalised; the total variation
+    # to the full softmax is at most the declared tail mass (twice, one tail per model at most).
+    assert np.abs(p - _softmax(target[:5])).sum(-1).max() <= 2 * 2e-6
+    assert np.abs(q - _softmax(draft[:5])).sum(-1).max() <= 2 * 2e-6
+    assert isinstance(data.arrays["tokens"], np.memmap)
+    np.testing.assert_allclose(data.p[3], p[3])
+    assert abs(acceptance_rate(p, q, "spechub").mean() - acceptance_rate(_softmax(target[:5]), _softmax(draft[:5]), "spechub").mean()) < 1e-5
+
+
+def test_temperature_sharpens(dataset):
+    path, target, _ = dataset
+    cold = load_logged(path, temperature=0.5).p[0]
+    support = cold > 0
+    stored = target[0].astype(np.float32).astype(np.float64)  # logits are stored in float32
+    expected = _softmax(2 * stored[support])
+    np.testing.assert_allclose(cold[support], expected, atol=1e-12)
+
+
+def test_bad_datasets_name_the_file(dataset, tmp_path):
+    path, _, _ = dataset
+    with pytest.raises(ValueError, match="temperature"):
+        load_logged(path, temperature=1.5)
+    with pytest.raises(ValueError, match="not a logged dataset"):
+        load_logged(tmp_path / "nowhere")
+    meta = json.loads((path / "meta.json").read_text())
+    (path / "meta.json").write_text(json.dumps(dict(meta, format_version=FORMAT_VERSION + 1)))
+    with pytest.raises(ValueError, match=r"meta.json has format version 2; this library reads 1"):
+        load_logged(path)
+    (path / "meta.json").write_text(json.dumps(meta))
+    raw = (path / "tokens.npy").read_bytes()
+    (path / "tokens.npy").write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(ValueError, match=r"tokens.npy is missing or corrupt"):
+        load_logged(path)
+    (path / "tokens.npy").write_bytes(raw)
+    np.save(path / "steps.npy", np.zeros(3, np.int32))
+    with pytest.raises(ValueError, match=r"steps.npy has shape \(3,\), expected \(20,\)"):
+        load_logged(path)
+
+
+def test_nothing_is_overwritten_without_asking(dataset):
+    path, target, draft = dataset
+    entries = entries_from_logits(target[:2], draft[:2], [0, 0], [0, 1], [[1]], 1e-6)
+    with pytest.raises(ValueError, match="exists; pass overwrite=True"):
+        write_logged(path, {"vocab_size": 300}, entries)
+    write_logged(path, {"vocab_size": 300}, entries, overwrite=True)
+    assert len(load_logged(path)) == 2
