@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -19,6 +20,9 @@ from .optimal import optimal_acceptance_rate
 from .synthetic import llm_like_logits, process
 from .trees import NodePool, Tree, tokens_per_step
 from .verifiers import VERIFIERS
+
+#: The shipped prompt set (100 prompts in eight MT-Bench-like categories, written for this project).
+PROMPTS = Path(__file__).resolve().parent / "data" / "prompts.jsonl"
 
 #: Largest ``V^(k-1)`` for which the table computes ``rrs_wo`` (its exact cost per position).
 RRS_WO_BUDGET = 1e8
@@ -89,12 +93,39 @@ def _parser() -> argparse.ArgumentParser:
     tree.add_argument("--vocab", type=int, default=2000)
     tree.add_argument("--positions", type=int, default=200)
     tree.add_argument("--seed", type=int, default=0)
+    c = sub.add_parser("collect", help="log target and draft distributions along generated text (llm extra)")
+    c.add_argument("--out", type=Path, required=True, help="dataset directory to write")
+    c.add_argument("--prompts", type=Path, default=PROMPTS, help="JSON-lines prompts (default: the shipped set)")
+    c.add_argument("--target", help="GGUF file or Hugging Face directory (default: SmolLM2-135M-Instruct)")
+    c.add_argument("--draft", help="a draft sharing the target's tokenizer (default: the project's early-exit draft)")
+    c.add_argument("--exit-layer", type=int, default=8)
+    c.add_argument("--max-new-tokens", type=int, default=100)
+    c.add_argument("--max-tail-mass", type=float, default=1e-3)
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    c.add_argument("--batch", type=int, default=8)
+    c.add_argument("--overwrite", action="store_true", help="replace an existing dataset at --out")
     b = sub.add_parser("bench", help="benchmarks as ratios to baselines timed in the same run")
     b.add_argument("--positions", type=int, default=256)
     b.add_argument("--vocab", type=int, default=32_000)
     b.add_argument("--repeats", type=int, default=5)
     b.add_argument("--lp-scaling", action="store_true", help="also find the largest V the dense LP solves in 30 s (minutes)")
     return parser
+
+
+def _collect(args) -> int:
+    try:
+        from .llm.collect import collect
+    except ImportError as err:
+        print(f"spechub-theory collect needs the llm extra ({err}); see the README", file=sys.stderr)
+        return 2
+    path = collect(
+        args.prompts, args.out, target=args.target, draft=args.draft, exit_layer=args.exit_layer,
+        max_new_tokens=args.max_new_tokens, max_tail_mass=args.max_tail_mass, seed=args.seed, device=args.device,
+        batch=args.batch, overwrite=args.overwrite,
+    )
+    print(f"wrote {path}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         args = _parser().parse_args(["table"])
     try:
+        if args.command == "collect":
+            return _collect(args)
         if args.command == "tree":
             print(tree_table(args.methods, args.nodes, args.temperatures, args.vocab, args.positions, args.seed))
             return 0

@@ -15,8 +15,10 @@ binary tree of 3 nodes is the root and two drafts.
 Sources of the ``(p, q)`` pairs at the nodes:
 
 * :class:`NodePool` -- each node's pair is drawn independently from a pool of positions (one pool
-  for every depth or one per depth); the expectation factorises over nodes, so ``T`` is exact for
-  that model (the mean over the pool at every node).
+  for every depth or one per depth, arrays or a logged dataset); the expectation factorises over
+  nodes, so ``T`` is exact for that model (the mean over the pool at every node). Along real text
+  node distributions are not independent (easy stretches make every level easier), so on logged
+  chains this is the i.i.d.-node model of the data, not the tree an engine would meet.
 """
 
 from __future__ import annotations
@@ -109,27 +111,47 @@ def node_method(method: str, k: int) -> str:
     return method
 
 
-@dataclass(frozen=True)
 class NodePool:
     """Node distributions drawn independently from a pool of positions.
 
     ``p`` and ``q`` of shape ``(n, V)`` serve every depth; of shape ``(D, n, V)`` depth ``d`` uses
-    pool ``min(d, D - 1)``.
+    pool ``min(d, D - 1)``. A logged dataset's ``data.p`` and ``data.q`` (or any row-sliceable
+    sequences) serve every depth too, and are densified ``chunk`` rows at a time.
     """
 
-    p: np.ndarray
-    q: np.ndarray
+    def __init__(self, p, q, chunk: int = 256):
+        if isinstance(p, np.ndarray) or isinstance(q, np.ndarray) or isinstance(p, list):
+            p, q = validate.pair(p, q)
+            if p.ndim not in (2, 3):
+                raise ValueError(f"p: a pool has shape (n, V) or (depths, n, V), got {p.shape}")
+            self.pools = list(zip(p, q)) if p.ndim == 3 else [(p, q)]
+        else:
+            if len(p) != len(q):
+                raise ValueError(f"q: {len(q)} positions do not match p's {len(p)} (shape mismatch)")
+            self.pools = [(p, q)]
+        self.chunk = chunk
+        self._kept: dict[tuple[str, int, int], np.ndarray] = {}
 
-    def __post_init__(self):
-        p, q = validate.pair(self.p, self.q)
-        if p.ndim not in (2, 3):
-            raise ValueError(f"p: a pool has shape (n, V) or (depths, n, V), got {p.shape}")
-        object.__setattr__(self, "p", p if p.ndim == 3 else p[None])
-        object.__setattr__(self, "q", q if q.ndim == 3 else q[None])
+    @property
+    def depths(self) -> int:
+        """How many depth-specific pools there are (the last serves every deeper node)."""
+        return len(self.pools)
 
-    def at(self, depth: int) -> tuple[np.ndarray, np.ndarray]:
-        d = min(depth, self.p.shape[0] - 1)
-        return self.p[d], self.q[d]
+    def at(self, depth: int):
+        """The ``(p, q)`` pool of nodes at ``depth``."""
+        return self.pools[min(depth, len(self.pools) - 1)]
+
+    def mean_kept(self, method: str, k: int, depth: int) -> np.ndarray:
+        """The pool mean of :func:`acceptance_by_position` for a node at ``depth`` with ``k`` children."""
+        d = min(depth, len(self.pools) - 1)
+        key = (method, k, d)
+        if key not in self._kept:
+            p, q = self.pools[d]
+            total = np.zeros(k)
+            for start in range(0, len(p), self.chunk):
+                total += acceptance_by_position(p[start : start + self.chunk], q[start : start + self.chunk], method, k).sum(0)
+            self._kept[key] = total / len(p)
+        return self._kept[key]
 
 
 def tokens_per_step(tree: Tree, method: str, source: NodePool) -> float:
@@ -156,18 +178,12 @@ def tokens_per_step(tree: Tree, method: str, source: NodePool) -> float:
     1.75
     """
     validate.choice(method, "method", VERIFIERS)
-    kept_cache: dict[tuple[int, int], np.ndarray] = {}
     expected = [1.0] * tree.n_nodes
     for v in range(tree.n_nodes - 1, -1, -1):
         kids = tree.children[v]
-        if not kids:
-            continue
-        d = min(tree.depths[v], source.p.shape[0] - 1)
-        key = (d, len(kids))
-        if key not in kept_cache:
-            p, q = source.at(d)
-            kept_cache[key] = acceptance_by_position(p, q, node_method(method, len(kids)), len(kids)).mean(axis=0)
-        expected[v] = 1.0 + float(np.dot(kept_cache[key], [expected[c] for c in kids]))
+        if kids:
+            kept = source.mean_kept(node_method(method, len(kids)), len(kids), tree.depths[v])
+            expected[v] = 1.0 + float(np.dot(kept, [expected[c] for c in kids]))
     return expected[0]
 
 
@@ -203,11 +219,12 @@ def simulate_tree(tree: Tree, method: str, source: NodePool, n: int = 2000, seed
                 continue
             name = node_method(method, len(kids))
             p_pool, q_pool = source.at(tree.depths[v])
-            rows = rng.integers(0, p_pool.shape[0], size=steps.size)
+            rows = rng.integers(0, len(p_pool), size=steps.size)
             for row in np.unique(rows):
                 group = steps[rows == row]
                 law = DRAFT_LAWS[VERIFIERS[name].drafts]
-                _, kept = run_chains(VERIFIERS[name], law, p_pool[row], q_pool[row], len(kids), group.size, rng)
+                p_row, q_row = validate.pair(p_pool[row], q_pool[row])
+                _, kept = run_chains(VERIFIERS[name], law, p_row, q_row, len(kids), group.size, rng)
                 moved = group[kept >= 0]
                 at[moved] = np.asarray(kids)[kept[kept >= 0]]
                 tokens[moved] += 1

