@@ -16,6 +16,7 @@ import numpy as np
 from . import bench
 from .acceptance import acceptance_rate
 from .drafts import DRAFT_LAWS
+from .logged import load_logged
 from .optimal import optimal_acceptance_rate
 from .synthetic import llm_like_logits, process
 from .trees import NodePool, Tree, tokens_per_step
@@ -61,16 +62,29 @@ def acceptance_table(vocab: int, positions: int, ks: list[int], temperature: flo
     return "\n".join(lines)
 
 
-def tree_table(methods, sizes, temperatures, vocab: int, positions: int, seed: int) -> str:
-    """Exact tokens per step on full binary trees of ``sizes`` nodes, one row per (temperature, method)."""
-    target, draft = llm_like_logits(positions, vocab, seed=seed)
+def tree_table(methods, sizes, temperatures, data, vocab: int, positions: int, seed: int) -> str:
+    """Exact tokens per step on full binary trees of ``sizes`` nodes, one row per (temperature, method).
+
+    Node pairs are drawn i.i.d. from the logged dataset at ``data`` (its first ``positions``
+    positions), or from ``positions`` synthetic LLM-like positions when ``data`` is ``"synthetic"``.
+    """
+    if data == "synthetic":
+        target, draft = llm_like_logits(positions, vocab, seed=seed)
+        origin = f"{positions} synthetic LLM-like positions (V = {vocab}, seed = {seed})"
+    else:
+        logged = load_logged(None if data == "default" else data)
+        positions = min(positions, len(logged))
+        origin = f"the first {positions} positions of {logged.path} ({logged.meta['models']['target']})"
     lines = [
-        f"Tokens per step, full binary trees (nodes include the root); node pairs drawn i.i.d. from "
-        f"{positions} LLM-like positions (V = {vocab}, seed = {seed})",
+        f"Tokens per step, full binary trees (nodes include the root); node pairs drawn i.i.d. from {origin}",
         f"{'T':>5} {'method':<9}" + "".join(f"{'n=' + str(s):>9}" for s in sizes),
     ]
     for temperature in temperatures:
-        pool = NodePool(process(target, temperature), process(draft, temperature))
+        if data == "synthetic":
+            pool = NodePool(process(target, temperature), process(draft, temperature))
+        else:
+            at_t = load_logged(logged.path, temperature)
+            pool = NodePool(at_t.p, at_t.q, positions=positions)
         for method in methods:
             cells = [f"{tokens_per_step(Tree.full(2, s), method, pool):.4f}" for s in sizes]
             lines.append(f"{temperature:>5} {method:<9}" + "".join(f"{c:>9}" for c in cells))
@@ -90,8 +104,11 @@ def _parser() -> argparse.ArgumentParser:
     tree.add_argument("--methods", nargs="+", default=["rrs", "rrs_wo", "spechub"])
     tree.add_argument("--nodes", type=int, nargs="+", default=[3, 7, 15, 31], help="tree sizes, root included")
     tree.add_argument("--temperatures", type=float, nargs="+", default=[0.6, 1.0])
-    tree.add_argument("--vocab", type=int, default=2000)
-    tree.add_argument("--positions", type=int, default=200)
+    tree.add_argument(
+        "--data", default="default", help="a logged dataset directory, 'default' (shipped) or 'synthetic'"
+    )
+    tree.add_argument("--vocab", type=int, default=2000, help="vocabulary of the synthetic family")
+    tree.add_argument("--positions", type=int, default=2000, help="positions in the node pool")
     tree.add_argument("--seed", type=int, default=0)
     c = sub.add_parser("collect", help="log target and draft distributions along generated text (llm extra)")
     c.add_argument("--out", type=Path, required=True, help="dataset directory to write")
@@ -144,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "collect":
             return _collect(args)
         if args.command == "tree":
-            print(tree_table(args.methods, args.nodes, args.temperatures, args.vocab, args.positions, args.seed))
+            print(tree_table(args.methods, args.nodes, args.temperatures, args.data, args.vocab, args.positions, args.seed))
             return 0
         print(acceptance_table(args.vocab, args.positions, args.k, args.temperature, args.seed))
     except ValueError as err:

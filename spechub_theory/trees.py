@@ -116,10 +116,11 @@ class NodePool:
 
     ``p`` and ``q`` of shape ``(n, V)`` serve every depth; of shape ``(D, n, V)`` depth ``d`` uses
     pool ``min(d, D - 1)``. A logged dataset's ``data.p`` and ``data.q`` (or any row-sliceable
-    sequences) serve every depth too, and are densified ``chunk`` rows at a time.
+    sequences) serve every depth too, and are densified ``chunk`` rows at a time. ``positions``
+    keeps only the first rows of every pool.
     """
 
-    def __init__(self, p, q, chunk: int = 256):
+    def __init__(self, p, q, chunk: int = 256, positions: int | None = None):
         if isinstance(p, np.ndarray) or isinstance(q, np.ndarray) or isinstance(p, list):
             p, q = validate.pair(p, q)
             if p.ndim not in (2, 3):
@@ -129,6 +130,8 @@ class NodePool:
             if len(p) != len(q):
                 raise ValueError(f"q: {len(q)} positions do not match p's {len(p)} (shape mismatch)")
             self.pools = [(p, q)]
+        rows = len(self.pools[0][0])
+        self.size = rows if positions is None else min(rows, positions)
         self.chunk = chunk
         self._kept: dict[tuple[str, int, int], np.ndarray] = {}
 
@@ -148,9 +151,10 @@ class NodePool:
         if key not in self._kept:
             p, q = self.pools[d]
             total = np.zeros(k)
-            for start in range(0, len(p), self.chunk):
-                total += acceptance_by_position(p[start : start + self.chunk], q[start : start + self.chunk], method, k).sum(0)
-            self._kept[key] = total / len(p)
+            for start in range(0, self.size, self.chunk):
+                stop = min(start + self.chunk, self.size)
+                total += acceptance_by_position(p[start:stop], q[start:stop], method, k).sum(0)
+            self._kept[key] = total / self.size
         return self._kept[key]
 
 
@@ -219,7 +223,7 @@ def simulate_tree(tree: Tree, method: str, source: NodePool, n: int = 2000, seed
                 continue
             name = node_method(method, len(kids))
             p_pool, q_pool = source.at(tree.depths[v])
-            rows = rng.integers(0, len(p_pool), size=steps.size)
+            rows = rng.integers(0, source.size, size=steps.size)
             for row in np.unique(rows):
                 group = steps[rows == row]
                 law = DRAFT_LAWS[VERIFIERS[name].drafts]

@@ -48,7 +48,7 @@ def test_optimum_bench_lines_run_on_small_problems():
 def test_tree_table_rows_are_the_library_values(capsys):
     from spechub_theory.trees import NodePool, Tree, tokens_per_step
 
-    args = ["tree", "--methods", "rrs", "spechub", "--nodes", "3", "7", "--temperatures", "0.6"]
+    args = ["tree", "--data", "synthetic", "--methods", "rrs", "spechub", "--nodes", "3", "7", "--temperatures", "0.6"]
     assert cli.main(args + ["--vocab", "50", "--positions", "8", "--seed", "2"]) == 0
     out = capsys.readouterr().out.splitlines()
     target, draft = llm_like_logits(8, 50, seed=2)

@@ -96,3 +96,12 @@ def test_logged_data_is_a_node_pool(tmp_path):
         )
     sim = simulate_tree(Tree.full(2, 7), "spechub", logged, n=2000, seed=1)
     assert abs(sim.tokens_per_step_estimate - tokens_per_step(Tree.full(2, 7), "spechub", dense)) <= 5 * sim.standard_error
+
+
+def test_a_pool_can_keep_its_first_positions():
+    target, draft = llm_like_logits(6, 30, seed=7)
+    p, q = process(target), process(draft)
+    tree = Tree.full(2, 7)
+    assert tokens_per_step(tree, "rrs_wo", NodePool(p, q, chunk=2, positions=3)) == pytest.approx(
+        tokens_per_step(tree, "rrs_wo", NodePool(p[:3], q[:3])), abs=1e-14
+    )

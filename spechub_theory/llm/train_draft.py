@@ -4,7 +4,7 @@
 
 The target samples ``samples`` continuations (temperature 1) of every training prompt
 (``spechub_theory/data/train_prompts.jsonl``, disjoint from the evaluation prompts); along them
-the adapter is trained to minimise the cross-entropy from the target's next-token distribution
+the adapter is trained with AdamW and a linearly decaying learning rate to minimise the cross-entropy from the target's next-token distribution
 (its top 64 tokens, renormalised) to the draft's. The last eight sequences are held out, and the
 mean single-draft acceptance ``sum min(p, q)`` on them is printed after every epoch.
 """
@@ -56,11 +56,19 @@ def main(argv=None) -> int:
     parser.add_argument("--lr", type=float, default=3e-4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=ADAPTER_PATH)
+    parser.add_argument("--cache", type=Path, help="keep the sampled sequences here and reuse them")
     args = parser.parse_args(argv)
     start = time.time()
     target, tokenizer = load_model()
     prompts = [row["prompt"] for row in read_prompts(TRAIN_PROMPTS)] * args.samples
-    sequences = sample(target, tokenizer, prompts, args.max_new_tokens, seed=args.seed)
+    if args.cache is not None and args.cache.is_file():
+        with np.load(args.cache) as cached:
+            sequences = [(cached[f"prompt_{i}"], cached[f"generated_{i}"]) for i in range(int(cached["count"]))]
+    else:
+        sequences = sample(target, tokenizer, prompts, args.max_new_tokens, seed=args.seed)
+        if args.cache is not None:
+            arrays = {f"{name}_{i}": seq for i, pair in enumerate(sequences) for name, seq in zip(("prompt", "generated"), pair)}
+            np.savez(args.cache, count=len(sequences), **arrays)
     print(f"sampled {sum(len(g) for _, g in sequences)} tokens in {time.time() - start:.0f} s", flush=True)
     taught = _teacher(target, sequences)
     held_out, train = taught[-8:], taught[:-8]
@@ -68,6 +76,7 @@ def main(argv=None) -> int:
     print(f"exit layer {args.exit_layer}, before training: acceptance {acceptance(draft, held_out):.4f}", flush=True)
     params = [p for p in draft.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
+    schedule = torch.optim.lr_scheduler.LinearLR(optimizer, 1.0, 0.05, total_iters=args.epochs * len(train))
     rng = np.random.default_rng(args.seed)
     for epoch in range(args.epochs):
         draft.train()
@@ -79,7 +88,8 @@ def main(argv=None) -> int:
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            total += float(loss)
+            schedule.step()
+            total += float(loss.detach())
         draft.eval()
         print(
             f"epoch {epoch + 1}: loss {total / len(train):.4f}, held-out acceptance "
