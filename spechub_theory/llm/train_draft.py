@@ -57,6 +57,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=ADAPTER_PATH)
     parser.add_argument("--cache", type=Path, help="keep the sampled sequences here and reuse them")
+    parser.add_argument("--resume", action="store_true", help="start from the adapter stored at --out")
     args = parser.parse_args(argv)
     start = time.time()
     target, tokenizer = load_model()
@@ -72,7 +73,7 @@ def main(argv=None) -> int:
     print(f"sampled {sum(len(g) for _, g in sequences)} tokens in {time.time() - start:.0f} s", flush=True)
     taught = _teacher(target, sequences)
     held_out, train = taught[-8:], taught[:-8]
-    draft = build_draft(target, args.exit_layer, adapter=None)
+    draft = build_draft(target, args.exit_layer, adapter=args.out if args.resume else None)
     print(f"exit layer {args.exit_layer}, before training: acceptance {acceptance(draft, held_out):.4f}", flush=True)
     params = [p for p in draft.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
