@@ -12,6 +12,8 @@ Wall-clock numbers depend on the machine; the ratios are what the targets are st
 * the without-replacement optimum at V = 32,000, k = 2..4, seconds per position (target: 50 ms);
 * the compact SpecHub LP at V = 32,000 through cvxpy, against HiGHS called directly (through
   ``scipy.optimize.linprog``) on the same LP: the cvxpy overhead;
+* tokens per step of a 31-node binary tree over every position of the shipped logged dataset
+  (target: under a minute on one core);
 * optionally (``lp_scaling=True``, minutes) the largest V whose dense OTM LP solves in 30 s at
   k = 2 and k = 3.
 """
@@ -29,7 +31,9 @@ from .acceptance import acceptance_rate
 from .drafts import DRAFT_LAWS
 from .optimal import optimal_acceptance_rate, otm
 from .optimal.otm import MAX_DENSE_VARIABLES, SOLVER_OPTIONS, compact_constraints, lp_scale, membership
+from .logged import load_logged
 from .synthetic import llm_like_logits, process
+from .trees import NodePool, Tree, tokens_per_step
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,19 @@ def run_optimum(vocab_iid: int = 152_064, vocab_wo: int = 32_000, repeats: int =
         1,
     )
     lines.append(Timing(f"hub LP via cvxpy (V={vocab_wo})", cvx, "HiGHS direct", cvx / highs, "report"))
+    return lines
+
+
+def run_trees(data=None, nodes: int = 31) -> list[Timing]:
+    """Tokens per step on a full binary tree over every position of a logged dataset (the shipped
+    one by default), per method, against one minute (target: under a minute on one core)."""
+    data = load_logged(data)
+    lines = []
+    for method in ("rrs", "rrs_wo", "spechub"):
+        start = time.perf_counter()
+        tokens_per_step(Tree.full(2, nodes), method, NodePool(data.p, data.q))
+        t = time.perf_counter() - start
+        lines.append(Timing(f"{method} {nodes}-node tree ({len(data)} x {data.vocab_size})", t, "60 seconds", t / 60, "<= 1x"))
     return lines
 
 

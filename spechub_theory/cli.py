@@ -148,7 +148,7 @@ def _collect(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "bench":
-        lines = bench.run(args.positions, args.vocab, args.repeats) + bench.run_optimum()
+        lines = bench.run(args.positions, args.vocab, args.repeats) + bench.run_optimum() + bench.run_trees()
         print(bench.report(lines))
         if args.lp_scaling:
             for k in (2, 3):
