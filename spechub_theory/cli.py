@@ -118,6 +118,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--exit-layer", type=int, default=8)
     c.add_argument("--max-new-tokens", type=int, default=100)
     c.add_argument("--max-tail-mass", type=float, default=1e-3)
+    c.add_argument("--every", type=int, default=1, help="keep one generated position in this many")
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     c.add_argument("--batch", type=int, default=8)
@@ -138,7 +139,8 @@ def _collect(args) -> int:
         return 2
     path = collect(
         args.prompts, args.out, target=args.target, draft=args.draft, exit_layer=args.exit_layer,
-        max_new_tokens=args.max_new_tokens, max_tail_mass=args.max_tail_mass, seed=args.seed, device=args.device,
+        max_new_tokens=args.max_new_tokens, max_tail_mass=args.max_tail_mass, every=args.every, seed=args.seed,
+        device=args.device,
         batch=args.batch, overwrite=args.overwrite,
     )
     print(f"wrote {path}")

