@@ -15,7 +15,8 @@ Every file is memory-mapped on load, so a million positions never sit in memory 
 rows a slice asks for are read and densified. Each position keeps, for both models, the tokens
 outside which the mass at temperature 1 is at most ``max_tail_mass``; at a temperature ``T <= 1``
 the tail's share can only shrink (the tail's logits are the smallest), and the distributions are
-renormalised over the kept tokens. Every number computed from a dataset is exact for these
+renormalised over the kept tokens. Each model keeps at least its 16 most likely tokens, so draft
+laws without replacement stay defined for up to 16 drafts. Every number computed from a dataset is exact for these
 truncated distributions, which differ from the models' by at most ``max_tail_mass`` in total
 variation.
 """
@@ -175,16 +176,21 @@ def write_logged(path, meta: dict, entries, *, overwrite: bool = False) -> Path:
     return path
 
 
+#: Tokens each model keeps at least, so that up to this many distinct drafts can always be drawn.
+MIN_TOKENS = 16
+
+
 def truncated_support(target_logits: np.ndarray, draft_logits: np.ndarray, max_tail_mass: float) -> np.ndarray:
     """The tokens to log at one position: for each model, its most likely tokens until the rest holds
-    at most ``max_tail_mass`` at temperature 1; the union of the two sets, sorted."""
+    at most ``max_tail_mass`` at temperature 1 (and at least :data:`MIN_TOKENS` of them, so that
+    draws without replacement of up to that many drafts stay possible); the union, sorted."""
     keep = []
     for z in (np.asarray(target_logits, np.float64), np.asarray(draft_logits, np.float64)):
         order = np.argsort(-z, kind="stable")
         mass = np.exp(z[order] - z.max())
         mass /= mass.sum()
         tail = mass[::-1].cumsum()[::-1]  # tail[i]: mass of order[i:]
-        count = max(1, int(np.searchsorted(-tail, -max_tail_mass, side="right")))
+        count = max(min(MIN_TOKENS, z.size), int(np.searchsorted(-tail, -max_tail_mass, side="right")))
         keep.append(order[:count])
     return np.union1d(*keep)
 

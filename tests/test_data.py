@@ -38,3 +38,8 @@ def test_lowering_the_temperature_lowers_the_entropy(data):
 
     warm, cold = data.p[:32], load_logged(temperature=0.6).p[:32]
     assert np.all(entropy(cold) < entropy(warm))
+
+
+def test_every_row_supports_sixteen_distinct_drafts(data):
+    counts = np.diff(np.asarray(data.arrays["offsets"]))
+    assert counts.min() >= 16

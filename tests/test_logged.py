@@ -23,11 +23,17 @@ def _softmax(z):
     return e / e.sum(-1, keepdims=True)
 
 
-def test_truncated_support_keeps_all_but_the_tail():
+def test_truncated_support_keeps_all_but_the_tail(monkeypatch):
+    import spechub_theory.logged as logged
+
+    monkeypatch.setattr(logged, "MIN_TOKENS", 1)
     z = np.log(np.array([0.5, 0.3, 0.15, 0.05]))
     # Dropping 0.05 leaves a tail of 0.05 <= 0.06; dropping 0.15 too would leave 0.2.
     assert list(truncated_support(z, z, 0.06)) == [0, 1, 2]
     assert list(truncated_support(z, z[::-1], 0.06)) == [0, 1, 2, 3]
+    monkeypatch.setattr(logged, "MIN_TOKENS", 2)
+    one_hot = np.log(np.array([1.0 - 2e-9, 1e-9, 1e-9]))
+    assert list(truncated_support(one_hot, one_hot, 0.06)) == [0, 1]
 
 
 def test_round_trip_densifies_the_truncated_softmax(dataset):
