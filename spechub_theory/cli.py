@@ -123,6 +123,11 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     c.add_argument("--batch", type=int, default=8)
     c.add_argument("--overwrite", action="store_true", help="replace an existing dataset at --out")
+    val = sub.add_parser("validate", help="check acceptance and losslessness on the real models (llm extra)")
+    val.add_argument("--contexts", type=int, default=6)
+    val.add_argument("--n", type=int, default=4000, help="simulated verifications per method and context")
+    val.add_argument("--seed", type=int, default=0)
+    val.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     b = sub.add_parser("bench", help="benchmarks as ratios to baselines timed in the same run")
     b.add_argument("--positions", type=int, default=256)
     b.add_argument("--vocab", type=int, default=32_000)
@@ -147,6 +152,18 @@ def _collect(args) -> int:
     return 0
 
 
+def _validate(args) -> int:
+    try:
+        from .llm.validate import validate
+    except ImportError as err:
+        print(f"spechub-theory validate needs the llm extra ({err}); see the README", file=sys.stderr)
+        return 2
+    checks = validate(args.contexts, args.n, seed=args.seed, device=args.device)
+    failed = [c for c in checks if not c.passed]
+    print(f"{len(checks) - len(failed)} passed, {len(failed)} failed")
+    return 1 if failed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "bench":
@@ -162,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "collect":
             return _collect(args)
+        if args.command == "validate":
+            return _validate(args)
         if args.command == "tree":
             print(tree_table(args.methods, args.nodes, args.temperatures, args.data, args.vocab, args.positions, args.seed))
             return 0

@@ -65,3 +65,19 @@ def test_collect_refuses_bad_prompts_and_existing_output(collected, tmp_path):
         collect(prompts, out)
     with pytest.raises(ValueError, match="does not exist"):
         collect(prompts, tmp_path / "x", target=tmp_path / "missing.gguf")
+
+
+def test_validate_on_the_real_models():
+    from spechub_theory.llm.validate import validate
+
+    checks = validate(contexts=1, n=800, methods=(("rrs", 2), ("spechub", 2)), log=lambda *_: None)
+    assert len(checks) == 2 and all(c.passed for c in checks)
+    assert all(0 < c.exact < 1 for c in checks)
+
+
+def test_pooled_chisquare_flags_a_wrong_law():
+    from spechub_theory.llm.validate import pooled_chisquare
+
+    p = np.array([0.5, 0.3, 0.2])
+    assert pooled_chisquare(np.array([500, 300, 200]), p) > 0.99
+    assert pooled_chisquare(np.array([300, 300, 400]), p) < 1e-6
