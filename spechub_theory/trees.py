@@ -32,6 +32,7 @@ import numpy as np
 from . import validate
 from .acceptance import acceptance_by_position
 from .drafts import DRAFT_LAWS
+from .logged import LoggedDistributions
 from .simulate import run_chains
 from .verifiers import VERIFIERS
 
@@ -115,21 +116,19 @@ class NodePool:
     """Node distributions drawn independently from a pool of positions.
 
     ``p`` and ``q`` of shape ``(n, V)`` serve every depth; of shape ``(D, n, V)`` depth ``d`` uses
-    pool ``min(d, D - 1)``. A logged dataset's ``data.p`` and ``data.q`` (or any row-sliceable
-    sequences) serve every depth too, and are densified ``chunk`` rows at a time. ``positions``
+    pool ``min(d, D - 1)``. A logged dataset's ``data.p`` and ``data.q`` serve every depth too,
+    and are densified ``chunk`` rows at a time. ``positions``
     keeps only the first rows of every pool.
     """
 
     def __init__(self, p, q, chunk: int = 256, positions: int | None = None):
-        if isinstance(p, np.ndarray) or isinstance(q, np.ndarray) or isinstance(p, list):
+        if isinstance(p, LoggedDistributions) and isinstance(q, LoggedDistributions):
+            self.pools = [(p, q)]  # rows are validated when a chunk is densified
+        else:
             p, q = validate.pair(p, q)
             if p.ndim not in (2, 3):
                 raise ValueError(f"p: a pool has shape (n, V) or (depths, n, V), got {p.shape}")
             self.pools = list(zip(p, q)) if p.ndim == 3 else [(p, q)]
-        else:
-            if len(p) != len(q):
-                raise ValueError(f"q: {len(q)} positions do not match p's {len(p)} (shape mismatch)")
-            self.pools = [(p, q)]
         rows = len(self.pools[0][0])
         self.size = rows if positions is None else min(rows, positions)
         self.chunk = chunk

@@ -1,7 +1,6 @@
 """The command prints what the library computes."""
 
 import numpy as np
-import pytest
 
 from spechub_theory import acceptance_rate, bench, cli, optimal_acceptance_rate
 from spechub_theory.synthetic import llm_like_logits, process
