@@ -115,7 +115,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--prompts", type=Path, default=PROMPTS, help="JSON-lines prompts (default: the shipped set)")
     c.add_argument("--target", help="GGUF file or Hugging Face directory (default: SmolLM2-135M-Instruct)")
     c.add_argument("--draft", help="a draft sharing the target's tokenizer (default: the project's early-exit draft)")
-    c.add_argument("--exit-layer", type=int, default=8)
+    c.add_argument("--exit-layer", type=int, help="exit layer of a draft trained without a stored adapter")
     c.add_argument("--max-new-tokens", type=int, default=100)
     c.add_argument("--max-tail-mass", type=float, default=1e-3)
     c.add_argument("--every", type=int, default=1, help="keep one generated position in this many")

@@ -44,7 +44,7 @@ def _same_tokenizer(a, b) -> bool:
     return a.get_vocab() == b.get_vocab()
 
 
-def collect(prompts_file, out, *, target=None, draft=None, exit_layer: int = 8, max_new_tokens: int = 100,
+def collect(prompts_file, out, *, target=None, draft=None, exit_layer: int | None = None, max_new_tokens: int = 100,
             max_tail_mass: float = 1e-3, every: int = 1, seed: int = 0, device: str = "auto", batch: int = 8,
             overwrite: bool = False, log=print) -> Path:
     """Run the collection (see the module docstring); returns the dataset's path.
@@ -60,7 +60,8 @@ def collect(prompts_file, out, *, target=None, draft=None, exit_layer: int = 8, 
     target_path = smollm2_path() if target is None else Path(target)
     target_model, tokenizer = load_model(target_path)
     if draft is None:
-        draft_model, draft_desc = build_draft(target_model, exit_layer), f"early exit at layer {exit_layer} + adapter"
+        draft_model = build_draft(target_model, exit_layer)
+        draft_desc = f"early exit at layer {len(draft_model.model.layers) - 1} + adapter"
         draft_hash = file_hash(ADAPTER_PATH) if ADAPTER_PATH.is_file() else None
     else:
         draft_model, draft_tokenizer = load_model(draft)

@@ -52,12 +52,20 @@ def load_model(path=None):
     return model.eval(), tokenizer
 
 
-def build_draft(target, exit_layer: int = 8, adapter: Path | None = ADAPTER_PATH):
+def build_draft(target, exit_layer: int | None = None, adapter: Path | None = ADAPTER_PATH):
     """The early-exit draft: the target's first ``exit_layer`` layers, one adapter layer, norm and head.
 
-    The adapter starts as a copy of the target's layer ``exit_layer`` and takes the stored weights
-    when ``adapter`` exists. Parameters shared with the target are frozen.
+    With a stored ``adapter`` the exit layer is the one it was trained at (``exit_layer``, if given,
+    must agree); without one the adapter starts as a copy of the target's layer ``exit_layer``
+    (default 8). Parameters shared with the target are frozen.
     """
+    stored = np.load(adapter) if adapter is not None and Path(adapter).is_file() else None
+    if stored is not None:
+        trained_at = int(stored["exit_layer"])
+        if exit_layer is not None and exit_layer != trained_at:
+            raise ValueError(f"adapter: {adapter} was trained at exit layer {trained_at}, not {exit_layer}")
+        exit_layer = trained_at
+    exit_layer = 8 if exit_layer is None else exit_layer
     draft = copy.deepcopy(target)
     layers = draft.model.layers
     draft.model.layers = torch.nn.ModuleList(list(layers[: exit_layer + 1]))
@@ -66,10 +74,7 @@ def build_draft(target, exit_layer: int = 8, adapter: Path | None = ADAPTER_PATH
         param.requires_grad_(False)
     for param in draft.model.layers[exit_layer].parameters():
         param.requires_grad_(True)
-    if adapter is not None and Path(adapter).is_file():
-        stored = np.load(adapter)
-        if int(stored["exit_layer"]) != exit_layer:
-            raise ValueError(f"adapter: {adapter} was trained at exit layer {int(stored['exit_layer'])}, not {exit_layer}")
+    if stored is not None:
         state = {k: torch.from_numpy(stored[k].astype(np.float32)) for k in stored.files if k != "exit_layer"}
         draft.model.layers[exit_layer].load_state_dict(state)
     return draft.eval()
