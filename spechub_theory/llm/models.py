@@ -57,7 +57,7 @@ def build_draft(target, exit_layer: int | None = None, adapter: Path | None = AD
 
     With a stored ``adapter`` the exit layer is the one it was trained at (``exit_layer``, if given,
     must agree); without one the adapter starts as a copy of the target's layer ``exit_layer``
-    (default 8). Parameters shared with the target are frozen.
+    (default 14). Parameters shared with the target are frozen.
     """
     stored = np.load(adapter) if adapter is not None and Path(adapter).is_file() else None
     if stored is not None:
@@ -65,7 +65,7 @@ def build_draft(target, exit_layer: int | None = None, adapter: Path | None = AD
         if exit_layer is not None and exit_layer != trained_at:
             raise ValueError(f"adapter: {adapter} was trained at exit layer {trained_at}, not {exit_layer}")
         exit_layer = trained_at
-    exit_layer = 8 if exit_layer is None else exit_layer
+    exit_layer = 14 if exit_layer is None else exit_layer
     draft = copy.deepcopy(target)
     layers = draft.model.layers
     draft.model.layers = torch.nn.ModuleList(list(layers[: exit_layer + 1]))

@@ -1,6 +1,9 @@
 """Distil the draft's adapter layer from the target's own generations.
 
-    python -m spechub_theory.llm.train_draft [--exit-layer 8] [--samples 4] [--epochs 3]
+    python -m spechub_theory.llm.train_draft [--exit-layer 14] [--samples 4] [--epochs 12] [--lr 1e-3]
+
+The shipped adapter was made with these defaults (about 14 minutes on two CPU cores): held-out
+acceptance 0.417 on training-prompt text.
 
 The target samples ``samples`` continuations (temperature 1) of every training prompt
 (``spechub_theory/data/train_prompts.jsonl``, disjoint from the evaluation prompts); along them
@@ -49,11 +52,11 @@ def acceptance(draft, taught) -> float:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--exit-layer", type=int, default=8)
+    parser.add_argument("--exit-layer", type=int, default=14)
     parser.add_argument("--samples", type=int, default=4)
     parser.add_argument("--max-new-tokens", type=int, default=128)
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--lr", type=float, default=3e-4)
+    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=ADAPTER_PATH)
     parser.add_argument("--cache", type=Path, help="keep the sampled sequences here and reuse them")
