@@ -81,3 +81,15 @@ def test_pooled_chisquare_flags_a_wrong_law():
     p = np.array([0.5, 0.3, 0.2])
     assert pooled_chisquare(np.array([500, 300, 200]), p) > 0.99
     assert pooled_chisquare(np.array([300, 300, 400]), p) < 1e-6
+
+
+def test_dequantised_weights_are_cached_exactly(tmp_path, monkeypatch):
+    from spechub_theory.llm import models
+
+    monkeypatch.setenv("SPECHUB_THEORY_CACHE", str(tmp_path))
+    fresh, _ = models.load_model()  # de-quantises the GGUF and stores safetensors
+    assert len(list(tmp_path.glob("*/model.safetensors"))) == 1
+    cached, tokenizer = models.load_model()
+    ids = torch.tensor([tokenizer.encode("The cache must not change a single logit.")])
+    with torch.no_grad():
+        assert torch.equal(fresh(ids).logits, cached(ids).logits)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import copy
 import importlib.util
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +22,7 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402
+from safetensors.torch import save_model  # noqa: E402
 from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: E402
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -37,19 +40,55 @@ def smollm2_path() -> Path:
     return path
 
 
+def cache_dir() -> Path:
+    """Where de-quantised GGUF weights are kept: ``$SPECHUB_THEORY_CACHE`` or ``~/.cache/spechub-theory``."""
+    return Path(os.environ.get("SPECHUB_THEORY_CACHE", Path.home() / ".cache" / "spechub-theory"))
+
+
 def load_model(path=None):
-    """``(model, tokenizer)`` from a GGUF file or a local Hugging Face model directory (SmolLM2 by default)."""
+    """``(model, tokenizer)`` from a GGUF file or a local Hugging Face model directory (SmolLM2 by default).
+
+    A GGUF file is de-quantised once and kept as safetensors under :func:`cache_dir`, keyed by the
+    file's size and modification time; later loads read the cache.
+    """
     path = smollm2_path() if path is None else Path(path)
     if not path.exists():
         raise ValueError(f"target: {path} does not exist")
-    kwargs = {"gguf_file": path.name} if path.suffix == ".gguf" else {}
-    where = path.parent if path.suffix == ".gguf" else path
+    cached = None
+    if path.suffix == ".gguf":
+        stat = path.stat()
+        cached = cache_dir() / f"{path.stem}-{stat.st_size}-{int(stat.st_mtime)}"
     try:
-        tokenizer = AutoTokenizer.from_pretrained(where, **kwargs)
-        model = AutoModelForCausalLM.from_pretrained(where, dtype=torch.float32, **kwargs)
+        if cached is not None and (cached / "config.json").is_file():
+            tokenizer = AutoTokenizer.from_pretrained(cached)
+            model = AutoModelForCausalLM.from_pretrained(cached, dtype=torch.float32)
+        else:
+            kwargs = {"gguf_file": path.name} if path.suffix == ".gguf" else {}
+            where = path.parent if path.suffix == ".gguf" else path
+            tokenizer = AutoTokenizer.from_pretrained(where, **kwargs)
+            model = AutoModelForCausalLM.from_pretrained(where, dtype=torch.float32, **kwargs)
+            if cached is not None:
+                _store(model, tokenizer, cached)
     except Exception as err:  # transformers raises many types for unreadable files
         raise ValueError(f"target: {path} could not be loaded by transformers ({err})") from None
     return model.eval(), tokenizer
+
+
+def _store(model, tokenizer, where: Path) -> None:
+    """Save a model and tokenizer as safetensors into ``where``, atomically."""
+    where.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{where.name}.", dir=where.parent))
+    config = copy.deepcopy(model.config)  # the GGUF origin marks the model as quantized: save plainly
+    for attr in ("quantization_config", "_pre_quantization_dtype"):
+        if hasattr(config, attr):
+            delattr(config, attr)
+    config.save_pretrained(tmp)
+    save_model(model, str(tmp / "model.safetensors"))
+    tokenizer.save_pretrained(tmp)
+    try:
+        os.replace(tmp, where)
+    except OSError:  # another process stored it first
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def build_draft(target, exit_layer: int | None = None, adapter: Path | None = ADAPTER_PATH):
