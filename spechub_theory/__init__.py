@@ -9,6 +9,7 @@ from .logged import LoggedData, load_logged
 from .exact import enumerated_acceptance_by_position, enumerated_acceptance_rate, output_distribution
 from .optimal import OTMResult, iid_perfect_acceptance, optimal_acceptance_rate, optimal_cut, otm
 from .simulate import Simulation, simulate
+from .trees import NodePool, Tree, TreeSimulation, simulate_tree, tokens_per_step
 from .verifiers import VERIFIERS
 
 #: The method names accepted by :func:`acceptance_rate`, :func:`output_distribution` and :func:`simulate`.
@@ -18,8 +19,11 @@ __all__ = [
     "DRAFT_LAWS",
     "LoggedData",
     "METHODS",
+    "NodePool",
     "OTMResult",
     "Simulation",
+    "Tree",
+    "TreeSimulation",
     "VERIFIERS",
     "acceptance_by_position",
     "acceptance_rate",
@@ -32,4 +36,6 @@ __all__ = [
     "otm",
     "output_distribution",
     "simulate",
+    "simulate_tree",
+    "tokens_per_step",
 ]
