@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import validate
 from .verifiers import checked
 
 
@@ -51,7 +52,7 @@ def acceptance_rate(p, q, method: str, k: int = 2, *, normalize: bool = False):
     0.5
     """
     kept = acceptance_by_position(p, q, method, k, normalize=normalize)
-    return np.clip(kept.sum(axis=-1), 0.0, 1.0)[()]
+    return validate.scalar_or_array(np.clip(kept.sum(axis=-1), 0.0, 1.0))
 
 
 def acceptance_by_position(p, q, method: str, k: int = 2, *, normalize: bool = False) -> np.ndarray:

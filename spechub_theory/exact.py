@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import validate
 from .drafts import DRAFT_LAWS
 from .verifiers import Verifier, checked
 
@@ -108,7 +109,7 @@ def enumerated_acceptance_rate(p, q, method: str, k: int = 2, *, normalize: bool
     An independent route to the value :func:`spechub_theory.acceptance_rate` computes in closed
     form; shape ``(...)``.
     """
-    return _enumerate(p, q, method, k, normalize)[1].sum(axis=-1)[()]
+    return validate.scalar_or_array(_enumerate(p, q, method, k, normalize)[1].sum(axis=-1))
 
 
 def enumerated_acceptance_by_position(p, q, method: str, k: int = 2, *, normalize: bool = False) -> np.ndarray:

@@ -77,6 +77,11 @@ def _expanded(arr: np.ndarray, shape: tuple) -> np.ndarray:
     return arr if arr.shape == shape else np.array(np.broadcast_to(arr, shape), order="C")
 
 
+def scalar_or_array(x: np.ndarray):
+    """A 0-d result as a Python ``float``, anything else unchanged (what a batched function returns)."""
+    return float(x) if np.ndim(x) == 0 else x
+
+
 def draft_count(k) -> int:
     """Validate the number of drafts ``k`` (an integer >= 1)."""
     if isinstance(k, bool) or not isinstance(k, numbers.Integral):

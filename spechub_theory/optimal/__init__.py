@@ -32,7 +32,7 @@ def optimal_cut(p, q, k: int = 2, drafts: str = "iid", *, normalize: bool = Fals
     cuts = np.empty(p2.shape, dtype=bool)
     for row in range(p2.shape[0]):
         values[row], cuts[row] = _row_cut(p2[row], q2[row], k, drafts)
-    return np.clip(values, 0.0, 1.0).reshape(p.shape[:-1])[()], cuts.reshape(p.shape)
+    return validate.scalar_or_array(np.clip(values, 0.0, 1.0).reshape(p.shape[:-1])), cuts.reshape(p.shape)
 
 
 def optimal_acceptance_rate(p, q, k: int = 2, drafts: str = "iid", solver: str = "subset", *, normalize: bool = False):
@@ -71,7 +71,7 @@ def optimal_acceptance_rate(p, q, k: int = 2, drafts: str = "iid", solver: str =
     v = p.shape[-1]
     p2, q2 = p.reshape(-1, v), q.reshape(-1, v)
     values = np.array([otm(p2[i], q2[i], k, drafts).value for i in range(p2.shape[0])])
-    return np.clip(values, 0.0, 1.0).reshape(p.shape[:-1])[()]
+    return validate.scalar_or_array(np.clip(values, 0.0, 1.0).reshape(p.shape[:-1]))
 
 
 def iid_perfect_acceptance(p, q, k: int = 2, *, normalize: bool = False):
@@ -82,7 +82,8 @@ def iid_perfect_acceptance(p, q, k: int = 2, *, normalize: bool = False):
     order, ``O(V log V)``. Returns a bool (array of shape ``(...)``); a prefix may fall short by at
     most 1e-12 (rounding).
     """
-    return optimal_cut(p, q, k, "iid", normalize=normalize)[0] >= 1.0 - 1e-12
+    perfect = np.asarray(optimal_cut(p, q, k, "iid", normalize=normalize)[0]) >= 1.0 - 1e-12
+    return bool(perfect) if perfect.ndim == 0 else perfect
 
 
 __all__ = ["OTMResult", "iid_perfect_acceptance", "optimal_acceptance_rate", "optimal_cut", "otm"]
