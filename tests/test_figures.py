@@ -3,6 +3,7 @@
 import csv
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ pytest.importorskip("matplotlib")
 import spechub_theory as st  # noqa: E402
 
 FIGURES = Path(__file__).resolve().parent.parent / "figures"
+sys.path.insert(0, str(FIGURES))  # the scripts import their shared _common module as a sibling
 
 
 def _script(name):
@@ -40,3 +42,16 @@ def test_figure_one_plots_the_library_values_beside_the_reported_ones(tmp_path):
     meta = json.loads((tmp_path / "fig1_tokens_per_step.json").read_text())
     assert "--positions 40" in meta["provenance"]["command"]
     assert set(meta["provenance"]["versions"]) >= {"spechub-theory", "numpy", "matplotlib"}
+
+
+def test_temperature_sweep_covers_every_temperature(tmp_path):
+    fig = _script("fig2_temperature_sweep")
+    assert fig.main(["--out", str(tmp_path), "--positions", "30"]) == 0
+    rows = list(csv.DictReader(open(tmp_path / "fig2_temperature_sweep.csv")))
+    ours = [r for r in rows if r["source"] == "reproduced"]
+    assert sorted({float(r["temperature"]) for r in ours}) == [round(0.1 * i, 1) for i in range(1, 11)]
+    data = st.load_logged(temperature=0.3)
+    expected = st.tokens_per_step(st.Tree.full(2, 31), "rrs", st.NodePool(data.p, data.q, positions=30))
+    row = next(r for r in ours if r["method"] == "rrs" and r["temperature"] == "0.3")
+    assert float(row["tokens_per_step"]) == pytest.approx(expected, abs=1e-12)
+    assert len([r for r in rows if r["source"] == "reported"]) == 30
