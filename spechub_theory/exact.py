@@ -36,16 +36,13 @@ def _chain_outcome(verifier: Verifier, drafts: np.ndarray, p: np.ndarray, q: np.
     law = np.zeros_like(p)
     kept = np.zeros(len(drafts))
     reach = 1.0
-    for accept, emit in verifier.procedure(drafts, p, q):
-        accept = min(max(accept, 0.0), 1.0)
+    for accept, emit in verifier.chain(drafts, p, q):
         if isinstance(emit, np.ndarray):
             law += reach * accept * emit
         else:
             law[drafts[emit]] += reach * accept
             kept[emit] += reach * accept
         reach *= 1.0 - accept
-        if accept >= 1.0:
-            break
     first = first_positions(drafts, p.size)
     from_laws = law - np.bincount(drafts, weights=kept, minlength=p.size)
     hit = first >= 0

@@ -111,10 +111,6 @@ def run_chains(verifier, law, p, q, k, n, rng):
     kept = np.empty(n, dtype=np.int64)
     for g, group_drafts in enumerate(unique):
         members = order[bounds[g] : bounds[g + 1]]
-        steps = []
-        for accept, emit in verifier.procedure(group_drafts, p, q):
-            steps.append((accept, emit))
-            if accept >= 1.0:
-                break
+        steps = verifier.chain(group_drafts, p, q)
         tokens[members], kept[members] = _walk(steps, group_drafts, uniforms[members], rng)
     return tokens, kept

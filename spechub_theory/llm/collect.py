@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..logged import truncated_support, write_logged
+from ..logged import entries_from_logits, write_logged
 from .generate import read_prompts, sample
 from .models import ADAPTER_PATH, build_draft, load_model, smollm2_path
 
@@ -85,15 +85,15 @@ def collect(prompts_file, out, *, target=None, draft=None, exit_layer: int | Non
             with torch.no_grad():
                 zt = target_model(ids).logits[0, len(prompt) - 1 : -1 : every].double().cpu().numpy()
                 zd = draft_model(ids).logits[0, len(prompt) - 1 : -1 : every].double().cpu().numpy()
-            keep = [truncated_support(a, b, max_tail_mass) for a, b in zip(zt, zd)]
+            steps = np.arange(len(zt)) * every
+            entries = entries_from_logits(zt, zd, np.zeros(len(zt)), steps, [], max_tail_mass)
             arrays[f"prompt_{i}"] = prompt
             arrays[f"generated_{i}"] = generated
-            arrays[f"sizes_{i}"] = np.array([k.size for k in keep])
-            arrays[f"steps_{i}"] = np.arange(len(keep)) * every
-            arrays[f"tokens_{i}"] = np.concatenate(keep)
-            rowsel = np.repeat(np.arange(len(keep)), [k.size for k in keep])
-            arrays[f"target_{i}"] = zt[rowsel, arrays[f"tokens_{i}"]].astype(np.float32)
-            arrays[f"draft_{i}"] = zd[rowsel, arrays[f"tokens_{i}"]].astype(np.float32)
+            arrays[f"sizes_{i}"] = np.diff(entries["offsets"])
+            arrays[f"steps_{i}"] = steps
+            arrays[f"tokens_{i}"] = entries["tokens"]
+            arrays[f"target_{i}"] = entries["target_logits"].astype(np.float32)
+            arrays[f"draft_{i}"] = entries["draft_logits"].astype(np.float32)
         tmp = chunk.with_suffix(".tmp.npz")
         np.savez(tmp, count=len(sequences), **arrays)
         tmp.rename(chunk)

@@ -35,11 +35,19 @@ class Verifier:
     procedure: Callable[[np.ndarray, np.ndarray, np.ndarray], Iterator[Step]]
     positions: Callable[[np.ndarray, np.ndarray, int], np.ndarray]
     k_values: str
-    lossless: bool = True
 
     def supports(self, k: int) -> bool:
         """Whether the verifier is defined for ``k`` drafts (``k_values``: 'any', '1' or '2')."""
         return self.k_values == "any" or int(self.k_values) == k
+
+    def chain(self, drafts: np.ndarray, p: np.ndarray, q: np.ndarray) -> list[Step]:
+        """The procedure's steps up to the first certain one, probabilities clipped to ``[0, 1]``."""
+        steps = []
+        for accept, emit in self.procedure(drafts, p, q):
+            steps.append((min(max(accept, 0.0), 1.0), emit))
+            if accept >= 1.0:
+                break
+        return steps
 
 
 #: Every verifier by method name.
