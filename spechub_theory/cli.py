@@ -128,6 +128,9 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("--n", type=int, default=4000, help="simulated verifications per method and context")
     val.add_argument("--seed", type=int, default=0)
     val.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    r = sub.add_parser("reproduce", help="every figure and the claims table of the SpecHub paper (the main job)")
+    r.add_argument("--out", type=Path, default=Path("figures"), help="output folder (default ./figures)")
+    r.add_argument("--quick", action="store_true", help="fewer positions and smaller grids: under 2 minutes")
     b = sub.add_parser("bench", help="benchmarks as ratios to baselines timed in the same run")
     b.add_argument("--positions", type=int, default=256)
     b.add_argument("--vocab", type=int, default=32_000)
@@ -181,6 +184,12 @@ def main(argv: list[str] | None = None) -> int:
             return _collect(args)
         if args.command == "validate":
             return _validate(args)
+        if args.command == "reproduce":
+            from .reproduce import reproduce, text_table
+
+            claims = reproduce(args.out, args.quick)
+            print(text_table(claims))
+            return 0 if all(c.holds for c in claims if c.exact) else 1
         if args.command == "tree":
             print(tree_table(args.methods, args.nodes, args.temperatures, args.data, args.vocab, args.positions, args.seed))
             return 0

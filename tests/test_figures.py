@@ -1,8 +1,8 @@
-"""Figure scripts write their figure, the numbers they plotted and how they were made."""
+"""`spechub-theory reproduce --quick`: every figure, its numbers and provenance, and the claims table."""
 
 import csv
-import importlib.util
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -11,47 +11,99 @@ import pytest
 pytest.importorskip("matplotlib")
 
 import spechub_theory as st  # noqa: E402
+from spechub_theory import cli  # noqa: E402
+from spechub_theory.reproduce import FIGURES, claims  # noqa: E402
+from spechub_theory.reproduce.common import QUICK_POSITIONS  # noqa: E402
 
-FIGURES = Path(__file__).resolve().parent.parent / "figures"
-sys.path.insert(0, str(FIGURES))  # the scripts import their shared _common module as a sibling
-
-
-def _script(name):
-    spec = importlib.util.spec_from_file_location(name, FIGURES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_figure_one_plots_the_library_values_beside_the_reported_ones(tmp_path):
-    fig = _script("fig1_tokens_per_step")
-    assert fig.main(["--out", str(tmp_path), "--positions", "40"]) == 0
-    for suffix in ("png", "pdf", "csv", "json"):
-        assert (tmp_path / f"fig1_tokens_per_step.{suffix}").stat().st_size > 0
-    rows = list(csv.DictReader(open(tmp_path / "fig1_tokens_per_step.csv")))
-    ours = [r for r in rows if r["source"] == "reproduced"]
-    theirs = [r for r in rows if r["source"] == "reported"]
-    assert len(ours) == len(theirs) == 2 * 3 * 4
-    row = next(r for r in ours if r["method"] == "spechub" and r["nodes"] == "15" and r["temperature"] == "0.6")
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reproduce")
+    assert cli.main(["reproduce", "--quick", "--out", str(out)]) == 0
+    return out
+
+
+def _rows(out, name, source="reproduced"):
+    return [r for r in csv.DictReader(open(out / f"{name}.csv")) if r["source"] == source]
+
+
+def test_every_figure_is_written_with_its_numbers_and_provenance(quick):
+    for name in FIGURES:
+        for suffix in ("png", "pdf", "csv", "json"):
+            assert (quick / f"{name}.{suffix}").stat().st_size > 1000 or suffix == "csv"
+        assert _rows(quick, name), name
+        meta = json.loads((quick / f"{name}.json").read_text())["provenance"]
+        assert meta["command"].startswith("spechub-theory reproduce --quick")
+        assert set(meta["versions"]) >= {"spechub-theory", "numpy", "numba", "cvxpy", "matplotlib"}
+    for name in ("claims.csv", "claims.json", "claims.tex", "numbers.tex"):
+        assert (quick / name).stat().st_size > 0
+
+
+def test_the_exact_claims_hold_and_every_claim_has_a_verdict(quick):
+    table = json.loads((quick / "claims.json").read_text())["claims"]
+    assert [c["id"] for c in table] == [f"C{i}" for i in range(1, 9)]
+    exact = [c for c in table if c["exact"]]
+    assert len(exact) == 4 and all(c["holds"] for c in exact), exact
+    assert (quick / "claims.tex").read_text().count(r"\\") == len(table)
+
+
+def test_figure_one_plots_the_library_value_beside_the_reported_one(quick):
+    row = next(r for r in _rows(quick, "fig1_tokens_per_step")
+               if r["method"] == "spechub" and r["nodes"] == "15" and r["temperature"] == "0.6")
     data = st.load_logged(temperature=0.6)
-    expected = st.tokens_per_step(st.Tree.full(2, 15), "spechub", st.NodePool(data.p, data.q, positions=40))
-    assert float(row["tokens_per_step"]) == pytest.approx(expected, abs=1e-12)
-    # A value read from the authors' logs (binary-31, T = 0.6, CNN/DM, llama-68m -> Llama-2-7B).
+    pool = st.NodePool(data.p, data.q, positions=QUICK_POSITIONS)
+    assert float(row["tokens_per_step"]) == pytest.approx(st.tokens_per_step(st.Tree.full(2, 15), "spechub", pool), abs=1e-12)
+    # Read from the authors' logs: binary-31, T = 0.6, CNN/DM, llama-68m drafting for Llama-2-7B.
     assert any(r["method"] == "spechub" and r["nodes"] == "31" and r["temperature"] == "0.6"
-               and float(r["tokens_per_step"]) == 2.4031 for r in theirs)
-    meta = json.loads((tmp_path / "fig1_tokens_per_step.json").read_text())
-    assert "--positions 40" in meta["provenance"]["command"]
-    assert set(meta["provenance"]["versions"]) >= {"spechub-theory", "numpy", "matplotlib"}
+               and float(r["tokens_per_step"]) == 2.4031 for r in _rows(quick, "fig1_tokens_per_step", "reported"))
 
 
-def test_temperature_sweep_covers_every_temperature(tmp_path):
-    fig = _script("fig2_temperature_sweep")
-    assert fig.main(["--out", str(tmp_path), "--positions", "30"]) == 0
-    rows = list(csv.DictReader(open(tmp_path / "fig2_temperature_sweep.csv")))
-    ours = [r for r in rows if r["source"] == "reproduced"]
-    assert sorted({float(r["temperature"]) for r in ours}) == [round(0.1 * i, 1) for i in range(1, 11)]
-    data = st.load_logged(temperature=0.3)
-    expected = st.tokens_per_step(st.Tree.full(2, 31), "rrs", st.NodePool(data.p, data.q, positions=30))
-    row = next(r for r in ours if r["method"] == "rrs" and r["temperature"] == "0.3")
-    assert float(row["tokens_per_step"]) == pytest.approx(expected, abs=1e-12)
-    assert len([r for r in rows if r["source"] == "reported"]) == 30
+def test_per_draft_acceptance_sums_to_the_acceptance_rate(quick):
+    rows = _rows(quick, "fig3_per_draft_acceptance")
+    value = {(r["temperature"], r["method"], r["metric"]): float(r["value"]) for r in rows}
+    for (t, m, metric), v in value.items():
+        if metric == "accept_two_drafts":
+            assert v == pytest.approx(value[(t, m, "accept_draft1")] + value[(t, m, "accept_draft2")], abs=1e-12)
+    data = st.load_logged(temperature=1.0)
+    p, q = data.p[:QUICK_POSITIONS], data.q[:QUICK_POSITIONS]
+    assert value[("1.0", "rrs", "accept_draft2")] == pytest.approx(st.acceptance_by_position(p, q, "rrs", 2)[:, 1].mean(), abs=1e-12)
+
+
+def test_gap_rows_pair_each_method_with_its_own_draft_law(quick):
+    for r in _rows(quick, "fig4_gap_to_optimum"):
+        assert r["drafts"] == st.VERIFIERS[r["method"]].drafts
+        assert float(r["gap"]) == pytest.approx(float(r["optimum"]) - float(r["acceptance"]), abs=1e-12)
+
+
+def test_hub_condition_rows_recompute(quick):
+    rows = _rows(quick, "fig6_where_spechub_loses")
+    for r in rows[:50]:
+        a1, hub = float(r["a1"]), float(r["hub_mass"])
+        assert (r["condition"] == "True") == (hub >= (1 - a1) / (2 - a1))
+
+
+def test_a_figure_script_runs_on_its_own(tmp_path):
+    script = ROOT / "figures" / "fig6_where_spechub_loses.py"
+    subprocess.run([sys.executable, str(script), "--quick", "--out", str(tmp_path)], check=True, capture_output=True)
+    meta = json.loads((tmp_path / "fig6_where_spechub_loses.json").read_text())
+    assert meta["provenance"]["command"].startswith("python figures/fig6_where_spechub_loses.py --quick")
+    assert (tmp_path / "fig6_where_spechub_loses.pdf").stat().st_size > 1000
+
+
+def test_claims_can_fail():
+    # A made-up tree table where RRS beats SpecHub at 15 vs 31 nodes: 1.9 < 2.0.
+    rows = [{"temperature": 1.0, "nodes": 15, "method": "spechub", "tokens_per_step": 1.9},
+            {"temperature": 1.0, "nodes": 31, "method": "rrs", "tokens_per_step": 2.0},
+            {"temperature": 1.0, "nodes": 15, "method": "rrs", "tokens_per_step": 1.8}]
+    assert claims._half_tree(rows) == (False, "T=1.0: 1.900 vs 2.000")
+    assert claims._tree_gaps(rows, "spechub", "rrs") == [pytest.approx(0.1)]
+    assert claims._half_tree(rows[:1]) == (False, "")
+
+
+def test_unknown_figure_is_refused(tmp_path):
+    from spechub_theory.reproduce import run_figure
+
+    with pytest.raises(ValueError, match="figure: unknown figure 'fig9'"):
+        run_figure("fig9", tmp_path, True, "")

@@ -1,0 +1,93 @@
+"""Reproduce the SpecHub paper's figures and claims from the library and the shipped data.
+
+:func:`reproduce` runs every figure (one module each, ``compute`` then ``plot``), writes
+``NAME.{png,pdf,csv,json}`` per figure, then the claims table (``claims.{csv,json,tex}``) and the
+numbers the report quotes (``numbers.tex``), each with the command and versions that made it.
+``spechub-theory reproduce [--quick]`` and the scripts in the repository's ``figures/`` call it;
+the LaTeX report in ``paper/`` reads only these files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from importlib import import_module
+from pathlib import Path
+
+from .claims import Claim, evaluate, latex_table, text_table
+from .common import provenance, write_figure, write_rows
+
+#: The figures, in the order they run and are numbered.
+FIGURES = (
+    "fig1_tokens_per_step",
+    "fig2_temperature_sweep",
+    "fig3_per_draft_acceptance",
+    "fig4_gap_to_optimum",
+    "fig5_vocab_and_drafts",
+    "fig6_where_spechub_loses",
+)
+
+
+def run_figure(name: str, out: Path, quick: bool, command: str) -> tuple[list[dict], list[dict]]:
+    """Compute, plot and write one figure; returns its ``(reproduced, reported)`` rows."""
+    if name not in FIGURES:
+        raise ValueError(f"figure: unknown figure {name!r}; expected one of {list(FIGURES)}")
+    module = import_module(f"{__name__}.{name}")
+    ours, theirs = module.compute(quick)
+    write_figure(module.plot(ours, theirs), out, name, command, ours, theirs)
+    return ours, theirs
+
+
+def _numbers(results: dict) -> str:
+    """LaTeX macros for the numbers the report's prose quotes, read from the figures' rows."""
+    tree = {(r["temperature"], r["nodes"], r["method"]): r["tokens_per_step"] for r in results["fig1_tokens_per_step"][0]}
+    drafts = {(r["temperature"], r["method"], r["metric"]): r["value"] for r in results["fig3_per_draft_acceptance"][0]}
+    macros = {"SingleAcceptanceTOne": f"{drafts[(1.0, 'single', 'accept_draft1')]:.3f}",
+              "SingleAcceptanceTSix": f"{drafts[(0.6, 'single', 'accept_draft1')]:.3f}"}
+    for t, tag in ((0.6, "Six"), (1.0, "One")):
+        for method, name in (("rrs", "Rrs"), ("rrs_wo", "RrsWo"), ("spechub", "Spechub")):
+            macros[f"Tps{name}T{tag}"] = f"{tree[(t, 31, method)]:.3f}"
+    return "".join(f"\\newcommand{{\\{k}}}{{{v}}}\n" for k, v in macros.items())
+
+
+def reproduce(out, quick: bool = False, command: str | None = None, stream=sys.stderr) -> list[Claim]:
+    """Every figure into ``out``, then the claims table; progress lines go to ``stream``.
+
+    ``quick`` uses the first positions of the shipped data and smaller synthetic grids (under two
+    minutes on two cores); the full run is the README's main job. Files of the same names in
+    ``out`` are replaced: they are this function's own outputs.
+    """
+    out = Path(out)
+    command = command or f"spechub-theory reproduce{' --quick' if quick else ''} --out {out}"
+    results = {}
+    start = time.perf_counter()
+    for i, name in enumerate(FIGURES, 1):
+        print(f"[{i}/{len(FIGURES) + 1}] {name} ...", end="", file=stream, flush=True)
+        tic = time.perf_counter()
+        results[name] = run_figure(name, out, quick, command)
+        print(f" {time.perf_counter() - tic:.1f} s", file=stream, flush=True)
+    print(f"[{len(FIGURES) + 1}/{len(FIGURES) + 1}] claims ...", end="", file=stream, flush=True)
+    claims = evaluate(results)
+    write_rows(out / "claims.csv", [c.as_dict() for c in claims])
+    record = {"provenance": provenance(command), "quick": quick, "claims": [c.as_dict() for c in claims]}
+    (out / "claims.json").write_text(json.dumps(record, indent=2))
+    (out / "claims.tex").write_text(latex_table(claims))
+    (out / "numbers.tex").write_text(_numbers(results))
+    print(f" done; {time.perf_counter() - start:.1f} s in all", file=stream, flush=True)
+    return claims
+
+
+def figure_main(name: str, default_out: Path, argv=None) -> int:
+    """The command line of a script in ``figures/``: ``[--quick] [--out DIR]``."""
+    parser = argparse.ArgumentParser(description=import_module(f"{__name__}.{name}").__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=default_out, help=f"output folder (default {default_out})")
+    parser.add_argument("--quick", action="store_true", help="fewer positions and smaller grids")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    command = f"python figures/{name}.py{' --quick' if args.quick else ''} --out {args.out}"
+    run_figure(name, args.out, args.quick, command)
+    return 0
+
+
+__all__ = ["FIGURES", "Claim", "figure_main", "reproduce", "run_figure", "text_table"]

@@ -1,0 +1,37 @@
+"""Figure 1 analogue: tokens per step against the size of a full binary token tree.
+
+RRS, RRS without replacement and SpecHub on the shipped SmolLM2-135M-Instruct / early-exit-draft
+data (node pairs drawn i.i.d. from its positions, exact values from
+:func:`spechub_theory.tokens_per_step`) at temperatures 0.6 and 1.0, beside the values the SpecHub
+authors reported for Llama-2-7B with JackFram/llama-68m on CNN/DailyMail (Sun et al., EMNLP 2024,
+Figure 1; their run logs, ``data/spechub_reported.csv``).
+"""
+
+from __future__ import annotations
+
+from .common import binary_tree_rows, plot_beside, positions, reported_binary_trees
+
+NAME = "fig1_tokens_per_step"
+SIZES = (3, 7, 15, 31)
+TEMPERATURES = (0.6, 1.0)
+
+
+def compute(quick: bool) -> tuple[list[dict], list[dict]]:
+    return binary_tree_rows(TEMPERATURES, SIZES, positions(quick)), reported_binary_trees("binary_trees_sequoia", TEMPERATURES)
+
+
+def plot(ours: list[dict], theirs: list[dict]):
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(TEMPERATURES), figsize=(9, 4.2), sharey=True)
+    for ax, temperature in zip(axes, TEMPERATURES):
+        plot_beside(ax, ours, theirs, "nodes", "tokens_per_step", temperature=temperature)
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(SIZES, [str(s) for s in SIZES])
+        ax.set_xlabel("nodes in the binary tree")
+        ax.set_title(f"T = {temperature}")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("tokens per step")
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, 0.14, 1, 1))
+    return fig
