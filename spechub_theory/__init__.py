@@ -3,6 +3,7 @@
 The public API, re-exported from the modules that define it.
 """
 
+from . import synthetic
 from .acceptance import acceptance_by_position, acceptance_rate
 from .drafts import DRAFT_LAWS
 from .logged import LoggedData, load_logged
@@ -37,5 +38,6 @@ __all__ = [
     "output_distribution",
     "simulate",
     "simulate_tree",
+    "synthetic",
     "tokens_per_step",
 ]
