@@ -10,7 +10,7 @@ from .logged import LoggedData, load_logged
 from .exact import enumerated_acceptance_by_position, enumerated_acceptance_rate, output_distribution
 from .optimal import OTMResult, iid_perfect_acceptance, optimal_acceptance_rate, optimal_cut, otm
 from .simulate import Simulation, simulate
-from .trees import NodePool, Tree, TreeSimulation, simulate_tree, tokens_per_step
+from .trees import LoggedTrees, NodePool, Tree, TreeSimulation, simulate_tree, tokens_per_step
 from .verifiers import VERIFIERS
 
 #: The method names accepted by :func:`acceptance_rate`, :func:`output_distribution` and :func:`simulate`.
@@ -19,6 +19,7 @@ METHODS = tuple(VERIFIERS)
 __all__ = [
     "DRAFT_LAWS",
     "LoggedData",
+    "LoggedTrees",
     "METHODS",
     "NodePool",
     "OTMResult",

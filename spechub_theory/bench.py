@@ -20,8 +20,10 @@ Wall-clock numbers depend on the machine; the ratios are what the targets are st
 
 from __future__ import annotations
 
+import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -31,7 +33,7 @@ from .acceptance import acceptance_rate
 from .drafts import DRAFT_LAWS
 from .optimal import optimal_acceptance_rate, otm
 from .optimal.otm import MAX_DENSE_VARIABLES, SOLVER_OPTIONS, compact_constraints, lp_scale, membership
-from .logged import load_logged
+from .logged import load_logged, write_logged
 from .synthetic import llm_like_logits, process
 from .trees import NodePool, Tree, tokens_per_step
 
@@ -48,13 +50,12 @@ class Timing:
 
     @property
     def met(self) -> bool | None:
-        """Whether the ratio is within the target (``"<= 4x"``, ``"< 2 s"``); None for ``"report"``."""
+        """Whether the ratio (``"<= 4x"``) or the seconds (``"< 60 s"``) are within the target; None for ``"report"``."""
         if self.target == "report":
             return None
-        bound = float(self.target.split()[1].rstrip("xs"))
-        if self.target.startswith("<="):
-            return self.ratio <= bound
-        return self.ratio < bound
+        bound = float(self.target.split()[1].rstrip("x"))
+        value = self.seconds if self.target.endswith(" s") else self.ratio
+        return value <= bound if self.target.startswith("<=") else value < bound
 
 
 def best_time(fn, repeats: int) -> float:
@@ -84,7 +85,7 @@ def run(positions: int = 256, vocab: int = 32_000, repeats: int = 5, seed: int =
     small_t, small_d = llm_like_logits(8, 2_000, seed=seed + 1)
     p3, q3 = process(small_t), process(small_d)
     t = best_time(lambda: acceptance_rate(p3, q3, "rrs_wo", 3), max(1, repeats // 2)) / 8
-    lines.append(Timing("rrs_wo k=3 (per position, V=2000)", t, "1 second", t, "< 2 s"))
+    lines.append(Timing("rrs_wo k=3 (per position, V=2000)", t, "1 second", t, "< 2x"))
     return lines
 
 
@@ -119,16 +120,41 @@ def run_optimum(vocab_iid: int = 152_064, vocab_wo: int = 32_000, repeats: int =
     return lines
 
 
-def run_trees(data=None, nodes: int = 31) -> list[Timing]:
+def tiled(data, positions: int, path) -> Path:
+    """A copy of a logged dataset repeated to ``positions`` positions, written to ``path`` (for timing)."""
+    a = data.arrays
+    reps = -(-positions // len(data))
+    sizes = np.tile(np.diff(a["offsets"]), reps)[:positions]
+    nnz = int(sizes.sum())
+    entries = {
+        "offsets": np.concatenate([[0], np.cumsum(sizes)]),
+        **{name: np.tile(np.asarray(a[name]), reps)[:nnz] for name in ("tokens", "target_logits", "draft_logits")},
+        **{name: np.tile(np.asarray(a[name]), reps)[:positions] for name in ("prompt_ids", "steps")},
+        "context": np.asarray(a["context"]), "context_offsets": np.asarray(a["context_offsets"]),
+    }
+    return write_logged(path, dict(data.meta), entries)
+
+
+def run_trees(data=None, nodes: int = 31, positions: int | None = None) -> list[Timing]:
     """Tokens per step on a full binary tree over every position of a logged dataset (the shipped
-    one by default), per method, against one minute (target: under a minute on one core)."""
+    one by default; repeated to ``positions`` positions when given), per method. Baseline: reading
+    and densifying every position's ``p`` and ``q`` once, the floor of any exact computation over
+    them; the target is under a minute on one core."""
     data = load_logged(data)
-    lines = []
-    for method in ("rrs", "rrs_wo", "spechub"):
+    with tempfile.TemporaryDirectory() as tmp:
+        if positions is not None:
+            data = load_logged(tiled(data, positions, Path(tmp) / "tiled"))
         start = time.perf_counter()
-        tokens_per_step(Tree.full(2, nodes), method, NodePool(data.p, data.q))
-        t = time.perf_counter() - start
-        lines.append(Timing(f"{method} {nodes}-node tree ({len(data)} x {data.vocab_size})", t, "60 seconds", t / 60, "<= 1x"))
+        for lo in range(0, len(data), 256):
+            data.p[lo:lo + 256], data.q[lo:lo + 256]
+        floor = time.perf_counter() - start
+        lines = []
+        for method in ("rrs", "rrs_wo", "spechub"):
+            start = time.perf_counter()
+            tokens_per_step(Tree.full(2, nodes), method, NodePool(data.p, data.q))
+            t = time.perf_counter() - start
+            name = f"{method} {nodes}-node tree ({len(data)} x {data.vocab_size})"
+            lines.append(Timing(name, t, f"densify p, q ({floor:.1f} s)", t / floor, "< 60 s"))
     return lines
 
 

@@ -19,7 +19,7 @@ from .drafts import DRAFT_LAWS
 from .logged import load_logged
 from .optimal import optimal_acceptance_rate
 from .synthetic import llm_like_logits, process
-from .trees import NodePool, Tree, tokens_per_step
+from .trees import LoggedTrees, NodePool, Tree, tokens_per_step
 from .verifiers import VERIFIERS
 
 #: The shipped prompt set (100 prompts in eight MT-Bench-like categories, written for this project).
@@ -67,27 +67,40 @@ def tree_table(methods, sizes, temperatures, data, vocab: int, positions: int, s
 
     Node pairs are drawn i.i.d. from the logged dataset at ``data`` (its first ``positions``
     positions), or from ``positions`` synthetic LLM-like positions when ``data`` is ``"synthetic"``.
+    A dataset of logged draft trees (``spechub-theory collect-trees``) is used as logged: the mean
+    over its trees of the exact value given their drafts, with the standard error over trees.
     """
+    trees = False
     if data == "synthetic":
         target, draft = llm_like_logits(positions, vocab, seed=seed)
-        origin = f"{positions} synthetic LLM-like positions (V = {vocab}, seed = {seed})"
+        origin = f"node pairs drawn i.i.d. from {positions} synthetic LLM-like positions (V = {vocab}, seed = {seed})"
     else:
         logged = load_logged(None if data == "default" else data)
+        trees = "tree" in logged.meta
         positions = min(positions, len(logged))
-        origin = f"the first {positions} positions of {logged.path} ({logged.meta['models']['target']})"
+        origin = (f"the logged draft trees of {logged.path} (mean +/- standard error over trees)" if trees else
+                  f"node pairs drawn i.i.d. from the first {positions} positions of {logged.path} ({logged.meta['models']['target']})")
+    width = 18 if trees else 9
     lines = [
-        f"Tokens per step, full binary trees (nodes include the root); node pairs drawn i.i.d. from {origin}",
-        f"{'T':>5} {'method':<9}" + "".join(f"{'n=' + str(s):>9}" for s in sizes),
+        f"Tokens per step, full binary trees (nodes include the root); {origin}",
+        f"{'T':>5} {'method':<9}" + "".join(f"{'n=' + str(s):>{width}}" for s in sizes),
     ]
     for temperature in temperatures:
         if data == "synthetic":
-            pool = NodePool(process(target, temperature), process(draft, temperature))
+            source = NodePool(process(target, temperature), process(draft, temperature))
+        elif trees:
+            source = LoggedTrees(load_logged(logged.path, temperature))
         else:
             at_t = load_logged(logged.path, temperature)
-            pool = NodePool(at_t.p, at_t.q, positions=positions)
+            source = NodePool(at_t.p, at_t.q, positions=positions)
         for method in methods:
-            cells = [f"{tokens_per_step(Tree.full(2, s), method, pool):.4f}" for s in sizes]
-            lines.append(f"{temperature:>5} {method:<9}" + "".join(f"{c:>9}" for c in cells))
+            if trees:
+                values = [source.per_tree(Tree.full(2, s), method) for s in sizes]
+                cells = [f"{v.mean():.4f} +/- {v.std(ddof=1) / np.sqrt(v.size):.3f}" if v.size > 1 else f"{v.mean():.4f}"
+                         for v in values]
+            else:
+                cells = [f"{tokens_per_step(Tree.full(2, s), method, source):.4f}" for s in sizes]
+            lines.append(f"{temperature:>5} {method:<9}" + "".join(f"{c:>{width}}" for c in cells))
     return "\n".join(lines)
 
 
@@ -123,6 +136,20 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     c.add_argument("--batch", type=int, default=8)
     c.add_argument("--overwrite", action="store_true", help="replace an existing dataset at --out")
+    ct = sub.add_parser("collect-trees", help="log full draft trees along generated text (llm extra)")
+    ct.add_argument("--out", type=Path, required=True, help="dataset directory to write")
+    ct.add_argument("--prompts", type=Path, default=PROMPTS, help="JSON-lines prompts (default: the shipped set)")
+    ct.add_argument("--target", help="GGUF file or Hugging Face directory (default: SmolLM2-135M-Instruct)")
+    ct.add_argument("--draft", help="a draft sharing the target's tokenizer (default: the project's early-exit draft)")
+    ct.add_argument("--roots", type=int, default=24, help="trees per law and temperature")
+    ct.add_argument("--laws", nargs="+", default=["iid", "wo", "hub"], help="draft laws (default: iid wo hub)")
+    ct.add_argument("--temperatures", type=float, nargs="+", default=[0.6, 1.0])
+    ct.add_argument("--branching", type=int, default=2)
+    ct.add_argument("--depth", type=int, default=4, help="levels of drafts (4: a 31-node binary tree)")
+    ct.add_argument("--max-tail-mass", type=float, default=1e-2)
+    ct.add_argument("--seed", type=int, default=0)
+    ct.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    ct.add_argument("--overwrite", action="store_true", help="replace an existing dataset at --out")
     val = sub.add_parser("validate", help="check acceptance and losslessness on the real models (llm extra)")
     val.add_argument("--contexts", type=int, default=6)
     val.add_argument("--n", type=int, default=4000, help="simulated verifications per method and context")
@@ -135,6 +162,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--positions", type=int, default=256)
     b.add_argument("--vocab", type=int, default=32_000)
     b.add_argument("--repeats", type=int, default=5)
+    b.add_argument("--tree-positions", type=int, default=10_000,
+                   help="positions the tree benchmark runs over: the shipped data repeated (default 10000)")
     b.add_argument("--lp-scaling", action="store_true", help="also find the largest V the dense LP solves in 30 s (minutes)")
     return parser
 
@@ -155,6 +184,21 @@ def _collect(args) -> int:
     return 0
 
 
+def _collect_trees(args) -> int:
+    try:
+        from .llm.collect_trees import collect_trees
+    except ImportError as err:
+        print(f"spechub-theory collect-trees needs the llm extra ({err}); see the README", file=sys.stderr)
+        return 2
+    path = collect_trees(
+        args.prompts, args.out, roots=args.roots, laws=args.laws, temperatures=args.temperatures,
+        branching=args.branching, depth=args.depth, target=args.target, draft=args.draft,
+        max_tail_mass=args.max_tail_mass, seed=args.seed, device=args.device, overwrite=args.overwrite,
+    )
+    print(f"wrote {path}")
+    return 0
+
+
 def _validate(args) -> int:
     try:
         from .llm.validate import validate
@@ -170,7 +214,8 @@ def _validate(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "bench":
-        lines = bench.run(args.positions, args.vocab, args.repeats) + bench.run_optimum() + bench.run_trees()
+        lines = (bench.run(args.positions, args.vocab, args.repeats) + bench.run_optimum()
+                 + bench.run_trees(positions=args.tree_positions))
         print(bench.report(lines))
         if args.lp_scaling:
             for k in (2, 3):
@@ -182,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "collect":
             return _collect(args)
+        if args.command == "collect-trees":
+            return _collect_trees(args)
         if args.command == "validate":
             return _validate(args)
         if args.command == "reproduce":

@@ -27,7 +27,7 @@ def first_positions(drafts: np.ndarray, v: int) -> np.ndarray:
     return first
 
 
-def _chain_outcome(verifier: Verifier, drafts: np.ndarray, p: np.ndarray, q: np.ndarray):
+def chain_outcome(verifier: Verifier, drafts: np.ndarray, p: np.ndarray, q: np.ndarray):
     """The exact law of ``Y`` given the drafts, and the probability that ``Y`` is kept as draft ``j``.
 
     A step that keeps draft ``j`` counts for position ``j``; a law that lands on a drafted token
@@ -67,7 +67,7 @@ def _enumerate(p, q, method, k, normalize):
     for row in range(p2.shape[0]):
         tuples, probs = law.enumerate(q2[row], k)
         for drafts, prob in zip(tuples, probs):
-            y, kept = _chain_outcome(verifier, drafts, p2[row], q2[row])
+            y, kept = chain_outcome(verifier, drafts, p2[row], q2[row])
             laws[row] += prob * y
             positions[row] += prob * kept
     return laws.reshape(p.shape), positions.reshape(p.shape[:-1] + (k,))

@@ -11,6 +11,15 @@ A dataset is a directory:
 * ``prompt_ids.npy`` and ``steps.npy`` (int32, ``n``): which prompt, and how many generated tokens
   precede the position; ``context.npy`` (int32) with ``context_offsets.npy``: each prompt's token ids.
 
+A dataset of draft trees (``meta["tree"]``: ``branching``, ``depth``, ``laws``) stores one position
+per internal node of every tree, plus (:mod:`spechub_theory.tree_log`):
+
+* ``tree_drafts.npy`` (int32, ``n x branching``): the tokens drafted as the node's children, in
+  draft order, sampled from the stored (truncated) draft law at the tree's temperature;
+* ``tree_children.npy`` (int32, ``n x branching``): the position of each child's node, -1 for a leaf;
+* ``tree_roots.npy`` (int64), ``tree_law.npy`` (int32, index into ``meta["tree"]["laws"]``) and
+  ``tree_temperature.npy`` (float64), one entry per tree. ``steps`` of a tree's nodes is its root's.
+
 Every file is memory-mapped on load, so a million positions never sit in memory at once: only the
 rows a slice asks for are read and densified. Each position keeps, for both models, the tokens
 outside which the mass at temperature 1 is at most ``max_tail_mass``; at a temperature ``T <= 1``
@@ -35,6 +44,12 @@ import numpy as np
 #: The version this code writes and reads.
 FORMAT_VERSION = 1
 _ARRAYS = ("offsets", "tokens", "target_logits", "draft_logits", "prompt_ids", "steps", "context", "context_offsets")
+_TREE_ARRAYS = ("tree_drafts", "tree_children", "tree_roots", "tree_law", "tree_temperature")
+
+
+def _names(meta: dict) -> tuple[str, ...]:
+    """The array files of a dataset: the tree arrays too when ``meta`` describes trees."""
+    return _ARRAYS + (_TREE_ARRAYS if "tree" in meta else ())
 
 
 class LoggedDistributions:
@@ -113,7 +128,7 @@ def load_logged(path=None, temperature: float = 1.0) -> LoggedData:
             f"path: {meta_file} has format version {meta.get('format_version')!r}; this library reads {FORMAT_VERSION}"
         )
     arrays = {}
-    for name in _ARRAYS:
+    for name in _names(meta):
         file = path / f"{name}.npy"
         try:
             arrays[name] = np.load(file, mmap_mode="r")
@@ -144,6 +159,21 @@ def _check_shapes(path: Path, meta: dict, a: dict) -> None:
         bad("tokens", f"holds token ids outside [0, {v})")
     if a["context_offsets"][-1] != a["context"].shape[0]:
         bad("context_offsets", "does not end at the length of context.npy")
+    if "tree" in meta:
+        k, laws = int(meta["tree"]["branching"]), meta["tree"]["laws"]
+        for name, low, high in (("tree_drafts", 0, v - 1), ("tree_children", -1, n - 1)):
+            if a[name].shape != (n, k):
+                bad(name, f"has shape {a[name].shape}, expected ({n}, {k}) for {n} nodes of branching {k}")
+            if n and (a[name].min() < low or a[name].max() > high):
+                bad(name, f"holds entries outside [{low}, {high}]")
+        r = a["tree_roots"].shape[0]
+        for name in ("tree_law", "tree_temperature"):
+            if a[name].shape != (r,):
+                bad(name, f"has shape {a[name].shape}, expected ({r},) like tree_roots.npy")
+        if r and (a["tree_roots"].min() < 0 or a["tree_roots"].max() >= n):
+            bad("tree_roots", f"holds positions outside [0, {n})")
+        if r and (a["tree_law"].min() < 0 or a["tree_law"].max() >= len(laws)):
+            bad("tree_law", f"holds law indices outside [0, {len(laws)})")
 
 
 def write_logged(path, meta: dict, entries, *, overwrite: bool = False) -> Path:
@@ -159,13 +189,14 @@ def write_logged(path, meta: dict, entries, *, overwrite: bool = False) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
-        dtypes = {"offsets": np.int64, "context_offsets": np.int64, "target_logits": np.float32, "draft_logits": np.float32}
+        dtypes = {"offsets": np.int64, "context_offsets": np.int64, "target_logits": np.float32, "draft_logits": np.float32,
+                  "tree_roots": np.int64, "tree_temperature": np.float64}
         if int(meta["vocab_size"]) <= np.iinfo(np.uint16).max:
             dtypes["tokens"] = np.uint16  # token ids of vocabularies up to 65,535 fit in two bytes
-        for name in _ARRAYS:
+        for name in _names(meta):
             np.save(tmp / f"{name}.npy", np.asarray(entries[name], dtype=dtypes.get(name, np.int32)))
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
-        _check_shapes(tmp, meta, {name: np.load(tmp / f"{name}.npy", mmap_mode="r") for name in _ARRAYS})
+        _check_shapes(tmp, meta, {name: np.load(tmp / f"{name}.npy", mmap_mode="r") for name in _names(meta)})
         os.chmod(tmp, 0o755)  # mkdtemp makes it private
         if path.exists():
             shutil.rmtree(path)

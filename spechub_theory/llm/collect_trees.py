@@ -1,0 +1,70 @@
+"""Log draft trees along text the target generates (``spechub-theory collect-trees``).
+
+For each chosen prompt the target samples a continuation at temperature 1; a root is placed after
+a random number of its generated tokens. From every root, for every draft law and temperature, a
+full tree of drafts is grown (:func:`spechub_theory.tree_log.grow_trees`): both models score each
+node's context (root context plus drafted path) and the draft law draws the node's children from
+the stored draft law. The dataset is written atomically when complete.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..logged import write_logged
+from ..tree_log import grow_trees
+from .collect import file_hash, load_pair
+from .generate import read_prompts, sample
+
+
+def collect_trees(prompts_file, out, *, roots: int = 24, laws=("iid", "wo", "hub"), temperatures=(0.6, 1.0),
+                  branching: int = 2, depth: int = 4, target=None, draft=None, exit_layer: int | None = None,
+                  max_new_tokens: int = 60, max_tail_mass: float = 1e-2, seed: int = 0, device: str = "auto",
+                  overwrite: bool = False, log=print) -> Path:
+    """Grow and log the trees; returns the dataset's path. Roots come from prompts spread evenly over the file."""
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise ValueError(f"out: {out} exists; pass overwrite=True to replace it")
+    rows = read_prompts(prompts_file)
+    if roots < 1:
+        raise ValueError(f"roots: need at least one root, got {roots}")
+    target_model, draft_model, tokenizer, dev, description = load_pair(target, draft, exit_layer, device)
+    chosen = np.linspace(0, len(rows) - 1, min(roots, len(rows))).round().astype(int)
+    chosen = np.resize(chosen, roots)  # more roots than prompts: prompts are reused with new samples
+    rng = np.random.default_rng(seed)
+    contexts, steps = [], []
+    for i, row in enumerate(chosen):
+        (prompt, generated), = sample(target_model, tokenizer, [rows[row]["prompt"]], max_new_tokens, seed + i, 1)
+        step = int(rng.integers(0, max(1, len(generated))))
+        contexts.append(np.concatenate([prompt, generated[:step]]).astype(np.int64))
+        steps.append(step)
+
+    def score(root, paths):
+        ids = torch.tensor([list(contexts[root]) + list(path) for path in paths], device=dev)
+        with torch.no_grad():
+            zt = target_model(ids).logits[:, -1].double().cpu().numpy()
+            zd = draft_model(ids).logits[:, -1].double().cpu().numpy()
+        return zt, zd
+
+    entries = grow_trees(score, roots, list(laws), list(temperatures), branching, depth, seed=rng,
+                         max_tail_mass=max_tail_mass,
+                         progress=lambda done, total: log(f"collect-trees: trees {done}/{total}"))
+    root_of = entries.pop("root_of")
+    entries.update(prompt_ids=root_of, steps=np.asarray(steps)[root_of], context=np.concatenate(contexts),
+                   context_offsets=np.concatenate([[0], np.cumsum([c.size for c in contexts])]))
+    meta = dict(
+        description,
+        max_tail_mass=max_tail_mass,
+        temperature=1.0,
+        top_p=1.0,
+        hashes=dict(description["hashes"], prompts=file_hash(Path(prompts_file))),
+        prompts=[rows[r]["prompt"] for r in chosen],
+        categories=[rows[r].get("category", "") for r in chosen],
+        seed=seed,
+        max_new_tokens=max_new_tokens,
+        tree={"branching": branching, "depth": depth, "laws": list(laws)},
+    )
+    return write_logged(out, meta, entries, overwrite=overwrite)

@@ -1,0 +1,112 @@
+"""Logged draft trees: exact tokens per step given the logged drafts, against simulation and closed forms."""
+
+import json
+
+import numpy as np
+import pytest
+
+import spechub_theory as st
+from spechub_theory.logged import write_logged
+from spechub_theory.tree_log import grow_trees
+
+V = 12
+LAWS = ["iid", "wo", "hub"]
+
+
+def context_scorer(same: bool = False, fixed: bool = False):
+    """Laws that depend on the root and the drafted path (seeded by them); ``same``: q = p;
+    ``fixed``: one (p, q) pair everywhere."""
+    def score(root, paths):
+        zt, zd = [], []
+        for path in paths:
+            rng = np.random.default_rng([0] if fixed else [root, *path, 7])
+            z = 2.0 * rng.normal(size=V)
+            zt.append(z)
+            zd.append(z if same else z + rng.normal(size=V))
+        return np.array(zt), np.array(zd)
+    return score
+
+
+def logged_trees(tmp_path, score, roots=30, depth=3, temperatures=(1.0, 0.5), laws=LAWS, name="trees"):
+    entries = grow_trees(score, roots, laws, temperatures, 2, depth, seed=0, max_tail_mass=1e-3)
+    n = len(entries["offsets"]) - 1
+    entries.update(prompt_ids=entries.pop("root_of"), steps=np.zeros(n), context=np.zeros(0),
+                   context_offsets=np.zeros(roots + 1))
+    meta = {"vocab_size": V, "tree": {"branching": 2, "depth": depth, "laws": list(laws)}}
+    return write_logged(tmp_path / name, meta, entries)
+
+
+@pytest.fixture(scope="module")
+def path(tmp_path_factory):
+    return logged_trees(tmp_path_factory.mktemp("trees"), context_scorer())
+
+
+@pytest.mark.parametrize("temperature", [1.0, 0.5])
+@pytest.mark.parametrize("method", ["rrs", "rrs_wo", "spechub", "kseq"])
+def test_exact_given_the_log_agrees_with_simulating_the_verifier_on_it(path, method, temperature):
+    source = st.LoggedTrees(st.load_logged(path, temperature=temperature))
+    for nodes in (3, 15):
+        tree = st.Tree.full(2, nodes)
+        exact = st.tokens_per_step(tree, method, source)
+        sim = st.simulate_tree(tree, method, source, n=3000, seed=nodes)
+        assert abs(sim.tokens_per_step_estimate - exact) < 5 * sim.standard_error, (nodes, exact, sim.tokens_per_step_estimate)
+
+
+def test_a_draft_equal_to_the_target_fills_every_level(tmp_path):
+    # q = p at every node: the first draft is always kept, so a 15-node binary tree (3 levels of
+    # drafts) emits its 3 drafted tokens plus a bonus token in every step.
+    source = st.LoggedTrees(st.load_logged(logged_trees(tmp_path, context_scorer(same=True), roots=4)))
+    for method in ("rrs", "rrs_wo", "spechub"):
+        assert np.allclose(source.per_tree(st.Tree.full(2, 15), method), 4.0, atol=1e-12)
+
+
+def test_one_level_trees_average_to_one_plus_the_acceptance_rate(tmp_path):
+    # Every root has the same (p, q), so the logged one-level trees are independent draws of the
+    # drafts, and their exact values average to 1 + acceptance_rate (the closed form) up to sampling.
+    source = st.LoggedTrees(st.load_logged(logged_trees(tmp_path, context_scorer(fixed=True), roots=400, depth=1,
+                                                        temperatures=(1.0,))))
+    data = source.data
+    p, q = data.p[0], data.q[0]
+    for method in ("rrs", "rrs_wo", "spechub"):
+        values = source.per_tree(st.Tree.full(2, 3), method)
+        closed = 1.0 + st.acceptance_rate(p, q, method, 2)
+        assert abs(values.mean() - closed) < 5 * values.std(ddof=1) / np.sqrt(values.size) + 1e-12
+
+
+def test_shapes_and_temperatures_the_log_cannot_serve_are_refused(path, tmp_path):
+    source = st.LoggedTrees(st.load_logged(path))
+    with pytest.raises(ValueError, match="tree: node 0 has 3 children"):
+        st.tokens_per_step(st.Tree.full(3, 4), "rrs", source)
+    with pytest.raises(ValueError, match="tree: deeper than the logged trees"):
+        st.tokens_per_step(st.Tree.full(2, 31), "rrs", source)
+    with pytest.raises(ValueError, match="temperature: the trees in .* were drafted at T in \\[0.5, 1.0\\]"):
+        st.LoggedTrees(st.load_logged(path, temperature=0.7))
+    with pytest.raises(ValueError, match="holds no draft trees"):
+        st.LoggedTrees(st.load_logged())
+    only_iid = st.LoggedTrees(st.load_logged(logged_trees(tmp_path, context_scorer(), roots=2, laws=["iid"], name="iid")))
+    with pytest.raises(ValueError, match="method: 'spechub' verifies 'hub' drafts"):
+        st.tokens_per_step(st.Tree.full(2, 3), "spechub", only_iid)
+
+
+def test_corrupt_tree_arrays_are_named(path, tmp_path):
+    import shutil
+
+    bad = tmp_path / "bad"
+    shutil.copytree(path, bad)
+    np.save(bad / "tree_children.npy", np.zeros((3, 2), dtype=np.int32))
+    with pytest.raises(ValueError, match="tree_children.npy has shape"):
+        st.load_logged(bad)
+    meta = json.loads((bad / "meta.json").read_text())
+    np.save(bad / "tree_children.npy", np.full((meta["n_positions"], 2), meta["n_positions"], dtype=np.int32))
+    with pytest.raises(ValueError, match="tree_children.npy holds entries outside"):
+        st.load_logged(bad)
+
+
+def test_the_tree_command_reads_a_tree_log(path):
+    from spechub_theory.cli import tree_table
+
+    table = tree_table(["rrs", "spechub"], [3, 15], [1.0], str(path), 0, 0, 0)
+    source = st.LoggedTrees(st.load_logged(path))
+    values = source.per_tree(st.Tree.full(2, 15), "spechub")
+    assert "logged draft trees" in table
+    assert f"{values.mean():.4f} +/- {values.std(ddof=1) / np.sqrt(values.size):.3f}" in table
