@@ -8,6 +8,7 @@ benchmarks as ratios to baselines timed in the same run.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 
@@ -168,35 +169,32 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _collect(args) -> int:
+def _llm(command: str, module: str, function: str, **kwargs) -> int:
+    """Run ``spechub_theory.llm.<module>.<function>(**kwargs)``, which writes a dataset, and say where."""
     try:
-        from .llm.collect import collect
+        run = getattr(importlib.import_module(f".llm.{module}", __package__), function)
     except ImportError as err:
-        print(f"spechub-theory collect needs the llm extra ({err}); see the README", file=sys.stderr)
+        print(f"spechub-theory {command} needs the llm extra ({err}); see the README", file=sys.stderr)
         return 2
-    path = collect(
-        args.prompts, args.out, target=args.target, draft=args.draft, exit_layer=args.exit_layer,
-        max_new_tokens=args.max_new_tokens, max_tail_mass=args.max_tail_mass, every=args.every, seed=args.seed,
-        device=args.device,
-        batch=args.batch, overwrite=args.overwrite,
-    )
-    print(f"wrote {path}")
+    print(f"wrote {run(**kwargs)}")
     return 0
+
+
+def _collect(args) -> int:
+    return _llm(
+        "collect", "collect", "collect", prompts_file=args.prompts, out=args.out, target=args.target, draft=args.draft,
+        exit_layer=args.exit_layer, max_new_tokens=args.max_new_tokens, max_tail_mass=args.max_tail_mass,
+        every=args.every, seed=args.seed, device=args.device, batch=args.batch, overwrite=args.overwrite,
+    )
 
 
 def _collect_trees(args) -> int:
-    try:
-        from .llm.collect_trees import collect_trees
-    except ImportError as err:
-        print(f"spechub-theory collect-trees needs the llm extra ({err}); see the README", file=sys.stderr)
-        return 2
-    path = collect_trees(
-        args.prompts, args.out, roots=args.roots, laws=args.laws, temperatures=args.temperatures,
-        branching=args.branching, depth=args.depth, target=args.target, draft=args.draft,
-        max_tail_mass=args.max_tail_mass, seed=args.seed, device=args.device, overwrite=args.overwrite,
+    return _llm(
+        "collect-trees", "collect_trees", "collect_trees", prompts_file=args.prompts, out=args.out, roots=args.roots,
+        laws=args.laws, temperatures=args.temperatures, branching=args.branching, depth=args.depth,
+        target=args.target, draft=args.draft, max_tail_mass=args.max_tail_mass, seed=args.seed, device=args.device,
+        overwrite=args.overwrite,
     )
-    print(f"wrote {path}")
-    return 0
 
 
 def _validate(args) -> int:

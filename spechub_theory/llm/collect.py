@@ -71,6 +71,19 @@ def load_pair(target=None, draft=None, exit_layer: int | None = None, device: st
     return target_model, draft_model, tokenizer, dev, description
 
 
+def dataset_meta(description: dict, prompts_file, rows: list[dict], **settings) -> dict:
+    """A dataset's ``meta.json``: the models (``load_pair``), the prompts used and the run's settings."""
+    return dict(
+        description,
+        temperature=1.0,
+        top_p=1.0,
+        hashes=dict(description["hashes"], prompts=file_hash(Path(prompts_file))),
+        prompts=[r["prompt"] for r in rows],
+        categories=[r.get("category", "") for r in rows],
+        **settings,
+    )
+
+
 def collect(prompts_file, out, *, target=None, draft=None, exit_layer: int | None = None, max_new_tokens: int = 100,
             max_tail_mass: float = 1e-3, every: int = 1, seed: int = 0, device: str = "auto", batch: int = 8,
             overwrite: bool = False, log=print) -> Path:
@@ -113,18 +126,8 @@ def collect(prompts_file, out, *, target=None, draft=None, exit_layer: int | Non
         tmp.rename(chunk)
         log(f"collect: prompts {first + len(group)}/{len(rows)} ({time.time() - start:.0f} s)")
     entries = _assemble(partial, len(rows))
-    meta = dict(
-        description,
-        max_tail_mass=max_tail_mass,
-        temperature=1.0,
-        top_p=1.0,
-        hashes=dict(description["hashes"], prompts=file_hash(Path(prompts_file))),
-        prompts=[r["prompt"] for r in rows],
-        categories=[r.get("category", "") for r in rows],
-        seed=seed,
-        max_new_tokens=max_new_tokens,
-        every=every,
-    )
+    meta = dataset_meta(description, prompts_file, rows, seed=seed, max_new_tokens=max_new_tokens,
+                        max_tail_mass=max_tail_mass, every=every)
     write_logged(out, meta, entries, overwrite=overwrite)
     shutil.rmtree(partial)
     return out

@@ -16,7 +16,7 @@ import torch
 
 from ..logged import write_logged
 from ..tree_log import grow_trees
-from .collect import file_hash, load_pair
+from .collect import dataset_meta, load_pair
 from .generate import read_prompts, sample
 
 
@@ -55,16 +55,6 @@ def collect_trees(prompts_file, out, *, roots: int = 24, laws=("iid", "wo", "hub
     root_of = entries.pop("root_of")
     entries.update(prompt_ids=root_of, steps=np.asarray(steps)[root_of], context=np.concatenate(contexts),
                    context_offsets=np.concatenate([[0], np.cumsum([c.size for c in contexts])]))
-    meta = dict(
-        description,
-        max_tail_mass=max_tail_mass,
-        temperature=1.0,
-        top_p=1.0,
-        hashes=dict(description["hashes"], prompts=file_hash(Path(prompts_file))),
-        prompts=[rows[r]["prompt"] for r in chosen],
-        categories=[rows[r].get("category", "") for r in chosen],
-        seed=seed,
-        max_new_tokens=max_new_tokens,
-        tree={"branching": branching, "depth": depth, "laws": list(laws)},
-    )
+    meta = dataset_meta(description, prompts_file, [rows[r] for r in chosen], seed=seed, max_new_tokens=max_new_tokens,
+                        max_tail_mass=max_tail_mass, tree={"branching": branching, "depth": depth, "laws": list(laws)})
     return write_logged(out, meta, entries, overwrite=overwrite)
