@@ -90,12 +90,21 @@ def reported_binary_trees(table: str, temperatures) -> list[dict]:
 
 
 def provenance(command: str) -> dict:
-    """The command, library versions, commit and time that made an output."""
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent,
-                                capture_output=True, text=True).stdout.strip()
-    except OSError:
-        commit = ""
+    """The command, library versions, commit and time that made an output.
+
+    ``commit`` is the checkout's HEAD, with ``+modified`` when the library's files differ from it.
+    """
+    package = Path(__file__).resolve().parent.parent
+
+    def git(*args) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=package, capture_output=True, text=True).stdout.strip()
+        except OSError:
+            return ""
+
+    commit = git("rev-parse", "HEAD")
+    if commit and git("status", "--porcelain", "--", "."):
+        commit += "+modified"
     packages = ("spechub-theory", "numpy", "scipy", "numba", "cvxpy", "matplotlib")
     return {
         "command": command,
