@@ -16,6 +16,7 @@ import time
 from importlib import import_module
 from pathlib import Path
 
+from ..logged import load_logged
 from .claims import Claim, evaluate, latex_table, text_table
 from .common import provenance, write_figure, write_rows
 
@@ -44,7 +45,9 @@ def _numbers(results: dict) -> str:
     """LaTeX macros for the numbers the report's prose quotes, read from the figures' rows."""
     tree = {(r["temperature"], r["nodes"], r["method"]): r["tokens_per_step"] for r in results["fig1_tokens_per_step"][0]}
     drafts = {(r["temperature"], r["method"], r["metric"]): r["value"] for r in results["fig3_per_draft_acceptance"][0]}
-    macros = {"SingleAcceptanceTOne": f"{drafts[(1.0, 'single', 'accept_draft1')]:.3f}",
+    data = load_logged()
+    macros = {"DraftModel": data.meta["models"]["draft"], "NPositions": f"{len(data)}",
+              "SingleAcceptanceTOne": f"{drafts[(1.0, 'single', 'accept_draft1')]:.3f}",
               "SingleAcceptanceTSix": f"{drafts[(0.6, 'single', 'accept_draft1')]:.3f}"}
     for t, tag in ((0.6, "Six"), (1.0, "One")):
         for method, name in (("rrs", "Rrs"), ("rrs_wo", "RrsWo"), ("spechub", "Spechub")):
