@@ -15,7 +15,7 @@
 # # Quickstart: one real decoding position, every verifier, exactly
 #
 # The shipped dataset holds the target (SmolLM2-135M-Instruct) and draft (the project's early-exit
-# model) next-token distributions at 901 positions of generated text. Here we take one position
+# model) next-token distributions at every 10th position of text generated for 100 prompts. Here we take one position
 # and ask, for every verifier: how often does it accept a draft, how far is that from the best any
 # lossless verifier of the same drafts could do, does it really emit the target's law, and does a
 # simulation agree with the exact number?
