@@ -27,6 +27,8 @@ from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: E402
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 ADAPTER_PATH = Path(__file__).resolve().parent.parent / "data" / "draft_adapter.npz"
+#: The exit layer of a new draft (the shipped adapter's; a stored adapter carries its own).
+DEFAULT_EXIT_LAYER = 16
 
 
 def smollm2_path() -> Path:
@@ -104,7 +106,7 @@ def build_draft(target, exit_layer: int | None = None, adapter: Path | None = AD
         if exit_layer is not None and exit_layer != trained_at:
             raise ValueError(f"adapter: {adapter} was trained at exit layer {trained_at}, not {exit_layer}")
         exit_layer = trained_at
-    exit_layer = 14 if exit_layer is None else exit_layer
+    exit_layer = DEFAULT_EXIT_LAYER if exit_layer is None else exit_layer
     draft = copy.deepcopy(target)
     layers = draft.model.layers
     draft.model.layers = torch.nn.ModuleList(list(layers[: exit_layer + 1]))
