@@ -54,8 +54,11 @@ for vocab in vocabs:
 fig, ax = plt.subplots(figsize=(6, 4))
 for name, ys in curves.items():
     ax.plot(vocabs, ys, "--" if name.startswith("opt") else "-o", label=name, ms=3)
-ax.set_xscale("log"); ax.set_xlabel("vocabulary size V"); ax.set_ylabel("acceptance rate (k = 2)")
-ax.legend(fontsize=7, ncol=2); ax.grid(alpha=0.3)
+ax.set_xscale("log")
+ax.set_xlabel("vocabulary size V")
+ax.set_ylabel("acceptance rate (k = 2)")
+ax.legend(fontsize=7, ncol=2)
+ax.grid(alpha=0.3)
 print({name: np.round(ys, 3).tolist() for name, ys in curves.items()})
 
 # %% [markdown]
@@ -82,7 +85,10 @@ for name, ys in rows.items():
     ax.plot(ks, ys, "--" if name.startswith("opt") else "-o", label=name, ms=3)
 ax.plot([2, 3], wo, "-s", label="rrs_wo", ms=4)
 ax.plot([2], [np.mean(st.acceptance_rate(p, q, "spechub", 2))], "*", ms=10, label="spechub")
-ax.set_xlabel("drafts k"); ax.set_ylabel("acceptance rate"); ax.legend(fontsize=7); ax.grid(alpha=0.3)
+ax.set_xlabel("drafts k")
+ax.set_ylabel("acceptance rate")
+ax.legend(fontsize=7)
+ax.grid(alpha=0.3)
 gap = np.array(rows["opt iid"]) - np.array(rows["rrs"])
 print("gap of RRS to the i.i.d. optimum, k = 1..8:", np.round(gap, 3).tolist())
 

@@ -56,8 +56,11 @@ fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
 for ax, xs, curves, title in ((axes[0], real_t, real, "shipped SmolLM2 data"), (axes[1], synth_t, synth, "LLM-like, V = 2000")):
     for m in methods:
         ax.plot(xs, curves[m], "-o", label=m, ms=3)
-    ax.set_title(title); ax.set_xlabel("temperature"); ax.grid(alpha=0.3)
-axes[0].set_ylabel("tokens per step (15-node binary tree)"); axes[0].legend()
+    ax.set_title(title)
+    ax.set_xlabel("temperature")
+    ax.grid(alpha=0.3)
+axes[0].set_ylabel("tokens per step (15-node binary tree)")
+axes[0].legend()
 for m in methods:
     print(f"{m:<8} real: {np.round(real[m], 3).tolist()}  synthetic: {np.round(synth[m], 3).tolist()}")
 
@@ -122,4 +125,7 @@ ax.scatter(a1[diff >= 0], hub[diff >= 0], s=5, color="tab:green", label="SpecHub
 ax.scatter(a1[diff < 0], hub[diff < 0], s=5, color="tab:red", label="RRS > SpecHub")
 grid = np.linspace(0, 1, 100)
 ax.plot(grid, (1 - grid) / (2 - grid), "k-", lw=1, label="(1 - a1) / (2 - a1)")
-ax.set_xlabel("a1 = sum min(p, q)"); ax.set_ylabel("q(a)"); ax.legend(fontsize=7); ax.grid(alpha=0.3)
+ax.set_xlabel("a1 = sum min(p, q)")
+ax.set_ylabel("q(a)")
+ax.legend(fontsize=7)
+ax.grid(alpha=0.3)
