@@ -75,7 +75,7 @@ for m in methods:
 # below (`Tree.from_levels`: the number of children at each depth). SpecHub verifies at most two
 # children per node, so its trees are binary at most; a one-child node runs single-draft sampling.
 # RRS without replacement at a three-child node costs O(V^2 log V) per position in its exact kernel
-# (about 0.3 s on these supports), so this pool holds 30 positions.
+# (about 0.1 s per position on these supports), so this pool holds 30 positions.
 
 # %%
 data = st.load_logged(temperature=0.6)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.optimize import brentq
 
-from spechub_theory import acceptance_rate, kernels
+from spechub_theory import acceptance_by_position, acceptance_rate, kernels
 
 
 def llm_like(n, v, seed, sharpness=3.0):
@@ -112,3 +112,17 @@ def test_kseq_kernel(k):
         alpha, rho = kseq_reference(p[i], q[i], k)
         assert kernels.kseq_rho(p[i], q[i], k) == pytest.approx(rho, rel=1e-12)
         assert acceptance_rate(p[i], q[i], "kseq", k) == pytest.approx(alpha, abs=1e-12)
+
+
+@pytest.mark.parametrize("method", ["rrs", "rrs_wo", "kseq", "nss", "greedy"])
+def test_tokens_without_mass_change_nothing(method):
+    # Interleaving tokens of zero mass in both laws must leave every kept-draft probability as it is
+    # (rrs_wo at k = 3 compresses each row to its tokens with mass before its search).
+    rng = np.random.default_rng(3)
+    p, q = rng.dirichlet(np.ones(9), size=4), rng.dirichlet(np.ones(9), size=4)
+    wide_p, wide_q = np.zeros((4, 20)), np.zeros((4, 20))
+    slots = np.sort(rng.choice(20, size=9, replace=False))
+    wide_p[:, slots], wide_q[:, slots] = p, q
+    for k in (2, 3):
+        np.testing.assert_allclose(acceptance_by_position(wide_p, wide_q, method, k),
+                                   acceptance_by_position(p, q, method, k), atol=1e-14)

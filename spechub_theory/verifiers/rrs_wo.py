@@ -10,7 +10,8 @@ rejection at step ``j`` moves ``c`` by ``Z t_j`` with ``t_j = 1 / (1 - q(drafted
                       prod_j (t_j q(x_j) - r_{j-1}(x_j))_+  *  Z(c_k) / Z(c_{k-1}).
 
 Exact cost: ``O(V log V)`` at ``k = 2`` (one sort by ``p/q`` and prefix sums give every ``Z(c)``
-in ``O(log V)``), ``O(V^{k-1} log V)`` in general (see :func:`spechub_theory.kernels.rrs_wo_rejection`).
+in ``O(log V)``), ``O(V^{k-1} log V)`` in general (see :func:`spechub_theory.kernels.rrs_wo_rejection`),
+``V`` counting only the tokens with mass in ``p`` or ``q`` at ``k >= 3``.
 """
 
 from __future__ import annotations
@@ -33,5 +34,10 @@ def procedure(drafts, p, q):
 
 def positions(p, q, k):
     out = np.empty((p.shape[0], k))
-    kernels.rrs_wo_rejection(p, q, k, out)
+    if k <= 2:
+        kernels.rrs_wo_rejection(p, q, k, out)
+    else:  # the search scans every token at each level: per row, scan only tokens with mass
+        for row in range(p.shape[0]):
+            mass = (p[row] > 0) | (q[row] > 0)
+            kernels.rrs_wo_rejection(p[row, mass][None], q[row, mass][None], k, out[row : row + 1])
     return kept_from_rejections(out)
