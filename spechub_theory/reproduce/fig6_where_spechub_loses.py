@@ -4,7 +4,9 @@ Each point is one (p, q) pair at k = 2: Dirichlet pairs over V = 3 .. 50 tokens 
 concentrations, and the shipped SmolLM2 positions at T = 0.6 and 1.0. A point is marked where
 RRS's exact acceptance exceeds SpecHub's. The curve is ``q(a) = (1 - a1) / (2 - a1)``: above it,
 the hub condition under which the SpecHub paper (Sun et al., EMNLP 2024) has SpecHub accept at
-least as often as RRS; below it, either can win.
+least as often as RRS (proved in ``paper/main.tex``, Proposition 4: the condition says
+``1 / (1 - q(a)) >= 2 - a1``, RRS's second threshold, so SpecHub's rejection sum is termwise the
+smaller); below it, either can win.
 """
 
 from __future__ import annotations
