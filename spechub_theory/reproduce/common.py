@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..acceptance import acceptance_by_position
 from ..logged import load_logged
 from ..trees import NodePool, Tree, tokens_per_step
 
@@ -47,18 +46,6 @@ def reported(table: str, temperatures=None, methods=TREE_METHODS) -> list[dict]:
 def positions(quick: bool) -> int | None:
     """How many shipped positions a run uses: :data:`QUICK_POSITIONS` when quick, else all."""
     return QUICK_POSITIONS if quick else None
-
-
-def kept_means(temperature: float, methods, k: int, n: int | None, chunk: int = 128) -> dict[str, np.ndarray]:
-    """Mean over the shipped positions of :func:`acceptance_by_position` per method, densified in chunks."""
-    data = load_logged(temperature=temperature)
-    size = len(data) if n is None else min(n, len(data))
-    totals = {m: np.zeros(k) for m in methods}
-    for start in range(0, size, chunk):
-        p, q = data.p[start:min(size, start + chunk)], data.q[start:min(size, start + chunk)]
-        for m in methods:
-            totals[m] += acceptance_by_position(p, q, m, k).sum(0)
-    return {m: t / size for m, t in totals.items()}
 
 
 def shipped_rows(temperature: float, fn, n: int | None, chunk: int = 128) -> np.ndarray:

@@ -9,7 +9,9 @@ Llama-2-7B with JackFram/llama-68m on CNN/DailyMail (Sun et al., EMNLP 2024;
 
 from __future__ import annotations
 
-from .common import TREE_METHODS, kept_means, plot_beside, positions, reported
+from ..logged import load_logged
+from ..trees import NodePool
+from .common import TREE_METHODS, plot_beside, positions, reported
 
 NAME = "fig3_per_draft_acceptance"
 TEMPERATURES = tuple(round(0.1 * i, 1) for i in range(1, 11))
@@ -20,10 +22,12 @@ METRICS = {"accept_draft1": "first draft kept", "accept_draft2": "second draft k
 def compute(quick: bool) -> tuple[list[dict], list[dict]]:
     rows = []
     for temperature in ((0.3, 0.6, 1.0) if quick else TEMPERATURES):
-        means = kept_means(temperature, TREE_METHODS, 2, positions(quick))
-        single = kept_means(temperature, ("single",), 1, positions(quick))["single"][0]
+        data = load_logged(temperature=temperature)
+        pool = NodePool(data.p, data.q, positions=positions(quick))
+        single = float(pool.mean_kept("single", 1, 0)[0])
         rows.append({"temperature": temperature, "method": "single", "metric": "accept_draft1", "value": single})
-        for method, kept in means.items():
+        for method in TREE_METHODS:
+            kept = pool.mean_kept(method, 2, 0)
             for metric, value in zip(METRICS, (kept[0], kept[1], kept.sum())):
                 rows.append({"temperature": temperature, "method": method, "metric": metric, "value": float(value)})
     theirs = [{k: r[k] for k in ("temperature", "method", "metric", "value")}

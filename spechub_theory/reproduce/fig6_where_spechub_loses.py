@@ -22,14 +22,16 @@ VOCABS = (3, 5, 10, 50)
 CONCENTRATIONS = (0.1, 0.3, 1.0, 3.0)
 
 
-def hub_rows(source: str, p, q) -> list[dict]:
-    """Per pair: a1 = sum min(p, q), q(a) = max q, SpecHub minus RRS acceptance (k = 2), and the condition."""
-    a1 = np.minimum(p, q).sum(-1)
-    hub = q.max(-1)
+def hub_stats(p, q) -> np.ndarray:
+    """Per pair (k = 2): ``a1 = sum min(p, q)``, the hub mass ``q(a) = max q``, and SpecHub minus RRS acceptance."""
     diff = acceptance_rate(p, q, "spechub", 2) - acceptance_rate(p, q, "rrs", 2)
-    cond = hub >= (1 - a1) / (2 - a1)
-    return [{"data": source, "a1": float(x), "hub_mass": float(h), "spechub_minus_rrs": float(d), "condition": bool(c)}
-            for x, h, d, c in zip(a1, hub, np.atleast_1d(diff), cond)]
+    return np.column_stack([np.minimum(p, q).sum(-1), q.max(-1), np.atleast_1d(diff)])
+
+
+def hub_rows(source: str, stats: np.ndarray) -> list[dict]:
+    """One row per pair of :func:`hub_stats`, with whether the hub condition holds."""
+    return [{"data": source, "a1": a1, "hub_mass": hub, "spechub_minus_rrs": diff, "condition": bool(hub >= (1 - a1) / (2 - a1))}
+            for a1, hub, diff in stats.tolist()]
 
 
 def compute(quick: bool) -> tuple[list[dict], list[dict]]:
@@ -37,12 +39,9 @@ def compute(quick: bool) -> tuple[list[dict], list[dict]]:
     n = 40 if quick else 250
     seeds = np.random.SeedSequence(6).spawn(len(VOCABS) * len(CONCENTRATIONS))
     for seed, (vocab, c) in zip(seeds, [(v, c) for v in VOCABS for c in CONCENTRATIONS]):
-        rows += hub_rows("Dirichlet", *dirichlet_pairs(n, vocab, seed=seed, concentration=c))
+        rows += hub_rows("Dirichlet", hub_stats(*dirichlet_pairs(n, vocab, seed=seed, concentration=c)))
     for temperature in (0.6, 1.0):
-        stats = shipped_rows(temperature, lambda p, q: np.array([[r["a1"], r["hub_mass"], r["spechub_minus_rrs"]]
-                                                                 for r in hub_rows("", p, q)]), positions(quick))
-        rows += [{"data": f"SmolLM2, T = {temperature}", "a1": a, "hub_mass": h, "spechub_minus_rrs": d,
-                  "condition": bool(h >= (1 - a) / (2 - a))} for a, h, d in stats.tolist()]
+        rows += hub_rows(f"SmolLM2, T = {temperature}", shipped_rows(temperature, hub_stats, positions(quick)))
     return rows, []
 
 
