@@ -237,9 +237,9 @@ def simulate_tree(tree: Tree, method: str, source, n: int = 2000, seed=None) -> 
             name = node_method(method, len(kids))
             p_pool, q_pool = source.at(tree.depths[v])
             rows = rng.integers(0, source.size, size=steps.size)
+            law = DRAFT_LAWS[VERIFIERS[name].drafts]
             for row in np.unique(rows):
                 group = steps[rows == row]
-                law = DRAFT_LAWS[VERIFIERS[name].drafts]
                 p_row, q_row = validate.pair(p_pool[row], q_pool[row])
                 _, kept = run_chains(VERIFIERS[name], law, p_row, q_row, len(kids), group.size, rng)
                 moved = group[kept >= 0]
@@ -293,54 +293,50 @@ class LoggedTrees:
                              f"at T = {self.data.temperature} (laws: {self.laws})")
         return name, roots
 
+    def _pair(self, position: int):
+        """The validated dense ``(p, q)`` of a logged node."""
+        return validate.pair(self.data.p[position], self.data.q[position])
+
     def kept(self, name: str, position: int) -> np.ndarray:
         """Exact probability that each logged child of ``position`` is kept by verifier ``name``."""
         key = (name, position)
         if key not in self._kept:
-            p, q = validate.pair(self.data.p[position], self.data.q[position])
+            p, q = self._pair(position)
             self._kept[key] = chain_outcome(VERIFIERS[name], self.drafts[position], p, q)[1]
         return self._kept[key]
 
     def per_tree(self, tree: Tree, method: str) -> np.ndarray:
         """Exact tokens per step of every logged tree the method verifies, given its drafts."""
         name, roots = self._roots(tree, method)
-        values = np.empty(roots.size)
-        for i, root in enumerate(roots):
-            expected = {}
-            stack = [(0, int(root))]
-            order = []
-            while stack:  # depth-first: each node before its children
-                v, pos = stack.pop()
-                order.append((v, pos))
-                stack += [(c, int(self.children[pos, j])) for j, c in enumerate(tree.children[v]) if tree.children[c]]
-            for v, pos in reversed(order):
-                kept = self.kept(name, pos) if tree.children[v] else ()
-                expected[v] = 1.0 + sum(a * expected.get(c, 1.0) for a, c in zip(kept, tree.children[v]))
-            values[i] = expected[0]
-        return values
+
+        def expected(v: int, position: int) -> float:  # T(v) of the module docstring; depth <= the logged depth
+            kids = tree.children[v]
+            if not kids:
+                return 1.0
+            children = self.children[position]
+            return 1.0 + sum(a * expected(c, int(children[j])) for j, (a, c) in enumerate(zip(self.kept(name, position), kids)))
+
+        return np.array([expected(0, int(root)) for root in roots])
 
     def simulate(self, tree: Tree, method: str, n: int, rng) -> TreeSimulation:
         """``n`` steps, each on a random logged tree: the verifier walks the logged drafts with uniforms."""
         name, roots = self._roots(tree, method)
         tokens = np.ones(n, dtype=np.int64)
-        at = np.zeros(n, dtype=np.int64)
-        pos = roots[rng.integers(0, roots.size, size=n)]
+        at = np.zeros(n, dtype=np.int64)  # the node of ``tree`` each step is verifying
+        pos = roots[rng.integers(0, roots.size, size=n)]  # and its logged position (-1: a logged leaf)
         active = np.arange(n)
         while active.size:
             moved_all = []
             for position in np.unique(pos[active]):
-                group = active[pos[active] == position]
-                for v in np.unique(at[group]):
-                    steps = group[at[group] == v]
-                    kids = tree.children[v]
-                    if not kids:
-                        continue
-                    p, q = validate.pair(self.data.p[position], self.data.q[position])
-                    _, kept = walk(VERIFIERS[name], self.drafts[position], p, q, steps.size, rng)
-                    moved = steps[kept >= 0]
-                    at[moved] = np.asarray(kids)[kept[kept >= 0]]
-                    pos[moved] = self.children[position, kept[kept >= 0]]
-                    tokens[moved] += 1
-                    moved_all.append(moved)
+                steps = active[pos[active] == position]
+                kids = tree.children[at[steps[0]]] if position >= 0 else ()  # a position is one node of the tree
+                if not kids:
+                    continue
+                _, kept = walk(VERIFIERS[name], self.drafts[position], *self._pair(position), steps.size, rng)
+                moved = steps[kept >= 0]
+                at[moved] = np.asarray(kids)[kept[kept >= 0]]
+                pos[moved] = self.children[position, kept[kept >= 0]]
+                tokens[moved] += 1
+                moved_all.append(moved)
             active = np.concatenate(moved_all) if moved_all else np.array([], dtype=np.int64)
         return TreeSimulation(tokens)
