@@ -45,13 +45,23 @@ def _span(values) -> str:
     return f"{min(values):+.3f} to {max(values):+.3f}"
 
 
+def _versus(pairs: dict, temperatures) -> str:
+    """``T=t: a vs b`` for the ``(SpecHub, RRS)`` pairs at ``temperatures``."""
+    return "; ".join(f"T={t}: {pairs[t][0]:.3f} vs {pairs[t][1]:.3f}" for t in temperatures)
+
+
 def _half_tree(rows: list[dict], nodes: int = 15) -> tuple[bool, str]:
     """Whether SpecHub on ``nodes`` nodes gives at least RRS on ``2 nodes + 1``, at every temperature present."""
     value = {(r["temperature"], r["nodes"], r["method"]): r["tokens_per_step"] for r in rows}
-    pairs = [(t, v, value[(t, 2 * nodes + 1, "rrs")]) for (t, n, m), v in sorted(value.items())
-             if m == "spechub" and n == nodes and (t, 2 * nodes + 1, "rrs") in value]
-    text = "; ".join(f"T={t}: {s:.3f} vs {r:.3f}" for t, s, r in pairs)
-    return bool(pairs) and all(s >= r for _, s, r in pairs), text
+    pairs = {t: (v, value[(t, 2 * nodes + 1, "rrs")]) for (t, n, m), v in sorted(value.items())
+             if m == "spechub" and n == nodes and (t, 2 * nodes + 1, "rrs") in value}
+    return bool(pairs) and all(s >= r for s, r in pairs.values()), _versus(pairs, pairs)
+
+
+def _second_drafts(rows: list[dict]) -> dict:
+    """``(SpecHub, RRS)`` probability that the second of two drafts is kept, per temperature."""
+    value = {(r["temperature"], r["method"]): r["value"] for r in rows if r["metric"] == "accept_draft2"}
+    return {t: (v, value[(t, "rrs")]) for (t, m), v in sorted(value.items()) if m == "spechub" and (t, "rrs") in value}
 
 
 def lossless_error(vocab: int = 5, pairs: int = 20, seed: int = 0) -> float:
@@ -83,17 +93,12 @@ def evaluate(results: dict[str, tuple[list[dict], list[dict]]]) -> list[Claim]:
     holds, text = _half_tree(tree)
     claims.append(Claim("C3", "SpecHub on a 15-node binary tree emits at least as many tokens per step as RRS on 31",
                         f"Figure 1; logs: {_half_tree(tree_reported)[1]}", text, holds, False))
-    value = {(r["temperature"], r["method"], r["metric"]): r["value"] for r in drafts}
-    reported_value = {(r["temperature"], r["method"], r["metric"]): r["value"] for r in drafts_reported}
-    temps = sorted({t for t, m, metric in value if m == "spechub"})
-    shown = [t for t in temps if (t, "rrs", "accept_draft2") in reported_value]
+    ours, theirs = _second_drafts(drafts), _second_drafts(drafts_reported)
+    shown = [t for t in ours if t in theirs]
     claims.append(Claim(
-        "C4", "SpecHub's second draft is kept more often than RRS's (k = 2)",
-        "; ".join(f"T={t}: {reported_value[(t, 'spechub', 'accept_draft2')]:.3f} vs {reported_value[(t, 'rrs', 'accept_draft2')]:.3f}"
-                  for t in shown),
-        "; ".join(f"T={t}: {value[(t, 'spechub', 'accept_draft2')]:.3f} vs {value[(t, 'rrs', 'accept_draft2')]:.3f}" for t in shown)
-        + f" (holds at all {len(temps)} temperatures computed)" * (len(temps) > len(shown)),
-        all(value[(t, "spechub", "accept_draft2")] > value[(t, "rrs", "accept_draft2")] for t in temps), False))
+        "C4", "SpecHub's second draft is kept more often than RRS's (k = 2)", _versus(theirs, shown),
+        _versus(ours, shown) + f" (holds at all {len(ours)} temperatures computed)" * (len(ours) > len(shown)),
+        all(s > r for s, r in ours.values()), False))
     spechub_gap = max(abs(r["gap"]) for r in gaps if r["method"] == "spechub")
     claims.append(Claim("C5", "SpecHub's acceptance equals the OTM optimum of its own (hub) draft law",
                         "SpecHub solves the transport LP of its sparse draft law (Sec. 4)",
