@@ -169,39 +169,44 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _llm(command: str, module: str, function: str, **kwargs) -> int:
-    """Run ``spechub_theory.llm.<module>.<function>(**kwargs)``, which writes a dataset, and say where."""
+def _llm(command: str, module: str, function: str):
+    """``spechub_theory.llm.<module>.<function>``, or None after saying that the llm extra is missing."""
     try:
-        run = getattr(importlib.import_module(f".llm.{module}", __package__), function)
+        return getattr(importlib.import_module(f".llm.{module}", __package__), function)
     except ImportError as err:
         print(f"spechub-theory {command} needs the llm extra ({err}); see the README", file=sys.stderr)
+        return None
+
+
+def _write(command: str, module: str, function: str, *args, **kwargs) -> int:
+    """Run an llm function that writes a dataset, and say where it went."""
+    run = _llm(command, module, function)
+    if run is None:
         return 2
-    print(f"wrote {run(**kwargs)}")
+    print(f"wrote {run(*args, **kwargs)}")
     return 0
 
 
 def _collect(args) -> int:
-    return _llm(
-        "collect", "collect", "collect", prompts_file=args.prompts, out=args.out, target=args.target, draft=args.draft,
+    return _write(
+        "collect", "collect", "collect", args.prompts, args.out, target=args.target, draft=args.draft,
         exit_layer=args.exit_layer, max_new_tokens=args.max_new_tokens, max_tail_mass=args.max_tail_mass,
         every=args.every, seed=args.seed, device=args.device, batch=args.batch, overwrite=args.overwrite,
     )
 
 
 def _collect_trees(args) -> int:
-    return _llm(
-        "collect-trees", "collect_trees", "collect_trees", prompts_file=args.prompts, out=args.out, roots=args.roots,
-        laws=args.laws, temperatures=args.temperatures, branching=args.branching, depth=args.depth,
-        target=args.target, draft=args.draft, max_tail_mass=args.max_tail_mass, seed=args.seed, device=args.device,
+    return _write(
+        "collect-trees", "collect_trees", "collect_trees", args.prompts, args.out, roots=args.roots, laws=args.laws,
+        temperatures=args.temperatures, branching=args.branching, depth=args.depth, target=args.target,
+        draft=args.draft, max_tail_mass=args.max_tail_mass, seed=args.seed, device=args.device,
         overwrite=args.overwrite,
     )
 
 
 def _validate(args) -> int:
-    try:
-        from .llm.validate import validate
-    except ImportError as err:
-        print(f"spechub-theory validate needs the llm extra ({err}); see the README", file=sys.stderr)
+    validate = _llm("validate", "validate", "validate")
+    if validate is None:
         return 2
     checks = validate(args.contexts, args.n, seed=args.seed, device=args.device)
     failed = [c for c in checks if not c.passed]
