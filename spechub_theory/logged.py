@@ -68,13 +68,19 @@ class LoggedDistributions:
         rows = np.atleast_1d(rows)
         out = np.zeros((rows.size, self._data.vocab_size))
         offsets, tokens = self._data.arrays["offsets"], self._data.arrays["tokens"]
-        beta = 1.0 / self._data.temperature
         for i, row in enumerate(rows):
             lo, hi = int(offsets[row]), int(offsets[row + 1])
-            z = beta * np.asarray(self._logits[lo:hi], dtype=np.float64)
-            weights = np.exp(z - z.max())
-            out[i, tokens[lo:hi]] = weights / weights.sum()
+            stored_law(tokens[lo:hi], self._logits[lo:hi], self._data.temperature, out[i])
         return out[0] if scalar else out
+
+
+def stored_law(tokens, logits, temperature: float, out: np.ndarray) -> np.ndarray:
+    """Write into the zeroed ``out`` the law a dataset holds at ``tokens`` with stored ``logits``: the
+    softmax of ``logits / temperature`` over those tokens (every reader of a law goes through here)."""
+    z = (1.0 / temperature) * np.asarray(logits, dtype=np.float64)
+    weights = np.exp(z - z.max())
+    out[tokens] = weights / weights.sum()
+    return out
 
 
 @dataclass

@@ -20,20 +20,11 @@ import numpy as np
 
 from . import validate
 from .drafts import DRAFT_LAWS
-from .logged import truncated_support
+from .logged import stored_law, truncated_support
 
 #: ``score(root, paths)``: both models' logits, shapes ``(len(paths), V)`` each at temperature 1,
 #: after the context of ``root`` extended by each path of drafted tokens.
 Scorer = Callable[[int, list[tuple[int, ...]]], tuple[np.ndarray, np.ndarray]]
-
-
-def _stored_law(logits: np.ndarray, support: np.ndarray, temperature: float) -> np.ndarray:
-    """The dense law a dataset loads for these stored logits at ``temperature``."""
-    z = logits[support].astype(np.float32).astype(np.float64) / temperature
-    law = np.zeros(logits.shape[-1])
-    weights = np.exp(z - z.max())
-    law[support] = weights / weights.sum()
-    return law
 
 
 def grow_trees(score: Scorer, roots: int, laws, temperatures, branching: int, depth: int, *, seed,
@@ -68,7 +59,8 @@ def grow_trees(score: Scorer, roots: int, laws, temperatures, branching: int, de
                         if parent >= 0:
                             children[parent][slot] = pos
                         support = truncated_support(t_logits, d_logits, max_tail_mass)
-                        q = _stored_law(np.asarray(d_logits, np.float64), support, temperature)
+                        q = stored_law(support, np.asarray(d_logits)[support].astype(np.float32), temperature,
+                                       np.zeros(len(d_logits)))
                         drawn = DRAFT_LAWS[law].sample(q, branching, rng, 1)[0]
                         supports.append(support)
                         target.append(np.asarray(t_logits)[support])
