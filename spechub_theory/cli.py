@@ -152,10 +152,16 @@ def _parser() -> argparse.ArgumentParser:
     ct.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     ct.add_argument("--overwrite", action="store_true", help="replace an existing dataset at --out")
     val = sub.add_parser("validate", help="check acceptance and losslessness on the real models (llm extra)")
-    val.add_argument("--contexts", type=int, default=6)
-    val.add_argument("--n", type=int, default=4000, help="simulated verifications per method and context")
+    val.add_argument("--contexts", type=int, default=6, help="contexts of the node checks (a third of them for pairs)")
+    val.add_argument("--n", type=int, help="simulated verifications per node check (default 4000 on CPU, 100000 on CUDA)")
+    val.add_argument("--pairs", type=int, help="two-token continuations per pair check (default 300 on CPU, 5000 on CUDA)")
+    val.add_argument("--prompts", type=int, help="prompts each method decodes (default 3 on CPU, 32 on CUDA)")
+    val.add_argument("--max-new-tokens", type=int, help="tokens decoded per prompt (default 48 on CPU, 128 on CUDA)")
+    val.add_argument("--depth", type=int, default=2, help="levels of drafts of the decoding trees")
+    val.add_argument("--temperature", type=float, default=1.0)
+    val.add_argument("--kinds", nargs="+", choices=["node", "decode", "pairs"], default=["node", "decode", "pairs"])
     val.add_argument("--seed", type=int, default=0)
-    val.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    val.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     r = sub.add_parser("reproduce", help="every figure and the claims table of the SpecHub paper (the main job)")
     r.add_argument("--out", type=Path, default=Path("figures"), help="output folder (default ./figures)")
     r.add_argument("--quick", action="store_true", help="fewer positions and smaller grids: under 2 minutes")
@@ -208,7 +214,9 @@ def _validate(args) -> int:
     validate = _llm("validate", "validate", "validate")
     if validate is None:
         return 2
-    checks = validate(args.contexts, args.n, seed=args.seed, device=args.device)
+    checks = validate(args.contexts, args.n, kinds=args.kinds, pairs=args.pairs, prompts=args.prompts,
+                      max_new_tokens=args.max_new_tokens, depth=args.depth, temperature=args.temperature, seed=args.seed,
+                      device=args.device)
     failed = [c for c in checks if not c.passed]
     print(f"{len(checks) - len(failed)} passed, {len(failed)} failed")
     return 1 if failed else 0

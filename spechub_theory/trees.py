@@ -191,12 +191,17 @@ def tokens_per_step(tree: Tree, method: str, source: NodePool) -> float:
     validate.choice(method, "method", VERIFIERS)
     if isinstance(source, LoggedTrees):
         return float(source.per_tree(tree, method).mean())
+    return step_value(tree, lambda v, kids: source.mean_kept(node_method(method, len(kids)), len(kids), tree.depths[v]))
+
+
+def step_value(tree: Tree, kept) -> float:
+    """``T(root)`` of the module docstring, with ``kept(v, children)`` the probabilities ``a_j(v)`` that
+    internal node ``v`` keeps each of its children."""
     expected = [1.0] * tree.n_nodes
-    for v in range(tree.n_nodes - 1, -1, -1):
+    for v in range(tree.n_nodes - 1, -1, -1):  # children come after their parent
         kids = tree.children[v]
         if kids:
-            kept = source.mean_kept(node_method(method, len(kids)), len(kids), tree.depths[v])
-            expected[v] = 1.0 + float(np.dot(kept, [expected[c] for c in kids]))
+            expected[v] = 1.0 + float(np.dot(kept(v, kids), [expected[c] for c in kids]))
     return expected[0]
 
 
@@ -308,15 +313,14 @@ class LoggedTrees:
     def per_tree(self, tree: Tree, method: str) -> np.ndarray:
         """Exact tokens per step of every logged tree the method verifies, given its drafts."""
         name, roots = self._roots(tree, method)
-
-        def expected(v: int, position: int) -> float:  # T(v) of the module docstring; depth <= the logged depth
-            kids = tree.children[v]
-            if not kids:
-                return 1.0
-            children = self.children[position]
-            return 1.0 + sum(a * expected(c, int(children[j])) for j, (a, c) in enumerate(zip(self.kept(name, position), kids)))
-
-        return np.array([expected(0, int(root)) for root in roots])
+        values = []
+        for root in roots:
+            position = [int(root)] + [-1] * (tree.n_nodes - 1)  # the logged position of every node of ``tree``
+            for v, kids in enumerate(tree.children):
+                for j, c in enumerate(kids):
+                    position[c] = int(self.children[position[v], j])
+            values.append(step_value(tree, lambda v, kids: self.kept(name, position[v])))
+        return np.array(values)
 
     def simulate(self, tree: Tree, method: str, n: int, rng) -> TreeSimulation:
         """``n`` steps, each on a random logged tree: the verifier walks the logged drafts with uniforms."""

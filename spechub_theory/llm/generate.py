@@ -34,8 +34,8 @@ def sample(model, tokenizer, prompts: list[str], max_new_tokens: int, seed: int,
     for start in range(0, len(prompts), batch):
         encoded = [chat_ids(tokenizer, p) for p in prompts[start : start + batch]]
         width = max(map(len, encoded))
-        ids = torch.tensor([[pad] * (width - len(e)) + e for e in encoded])
-        mask = torch.tensor([[0] * (width - len(e)) + [1] * len(e) for e in encoded])
+        ids = torch.tensor([[pad] * (width - len(e)) + e for e in encoded], device=model.device)
+        mask = torch.tensor([[0] * (width - len(e)) + [1] * len(e) for e in encoded], device=model.device)
         with torch.no_grad():
             result = model.generate(
                 ids, attention_mask=mask, max_new_tokens=max_new_tokens, do_sample=True, temperature=1.0,

@@ -1,13 +1,21 @@
-"""Check the library against the real models: acceptance and losslessness at real contexts.
+"""Check the library against the real models: acceptance, tokens per step and losslessness.
 
-At contexts taken from the shipped dataset (a prompt and the first tokens the target generated
-for it), both models are run afresh and their full next-token distributions (all 49,152 tokens,
-no truncation) are handed to every verifier:
+Everything runs both models afresh with their full next-token distributions (all 49,152 tokens,
+no truncation). Three kinds of check, each verifier in :data:`METHODS`:
 
-* the acceptance measured by sampling drafts and running the verifier's procedure ``n`` times
-  must agree with :func:`spechub_theory.acceptance_rate` (``|z| < 5``);
-* the emitted tokens must follow the target: a chi-square test of their counts against ``n p``
-  (tokens with expected count below 5 pooled) must not reject at level 1e-4.
+* **node** -- at contexts from the shipped dataset (a prompt and the first tokens the target
+  generated for it), the acceptance measured by sampling drafts and running the verifier's
+  procedure ``n`` times must agree with :func:`spechub_theory.acceptance_rate` (``|z| < 5``), and
+  the emitted tokens must follow the target (chi-square, below);
+* **decode** -- end-to-end speculative decoding (:mod:`spechub_theory.llm.decode`) from shipped
+  prompts, with a chain for single-draft sampling and a full tree of depth ``depth`` for the
+  others: the mean tokens per step must agree with the mean of the toolkit's exact expectation
+  given each drafted tree, and the root's acceptance with the mean of its exact acceptance rate;
+* **pairs** -- at a fixed context, the first two tokens speculative decoding emits (across a step
+  boundary when the first step emits one) must follow the target's two-token law
+  ``p(y1) p(y2 | y1)``.
+
+A chi-square test pools cells expected fewer than 5 times and must not reject at level 1e-4.
 """
 
 from __future__ import annotations
@@ -16,10 +24,12 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 from scipy import stats
 
 from .. import acceptance_rate, load_logged, simulate
+from ..trees import NodePool, Tree, tokens_per_step
+from .collect import _device
+from .decode import Scorer, decode, first_two, softmax
 from .generate import chat_ids
 from .models import build_draft, load_model
 
@@ -28,19 +38,35 @@ METHODS = (("single", 1), ("rrs", 2), ("rrs_wo", 2), ("spechub", 2), ("kseq", 2)
 
 @dataclass(frozen=True)
 class Check:
-    """One verifier at one context: exact and measured acceptance, and the losslessness test."""
+    """One check: what the toolkit computes exactly, what was measured, and the tests' statistics."""
 
-    context: int
-    method: str
-    k: int
+    name: str
     exact: float
     estimate: float
     z: float
-    chi2_pvalue: float
+    chi2_pvalue: float = 1.0
 
     @property
     def passed(self) -> bool:
         return abs(self.z) < 5 and self.chi2_pvalue > 1e-4
+
+    def line(self) -> str:
+        test = f", chi-square p {self.chi2_pvalue:.3g}" if self.chi2_pvalue < 1.0 else ""
+        return (f"{self.name}: exact {self.exact:.4f}, measured {self.estimate:.4f} (z {self.z:+.2f}){test} "
+                f"{'ok' if self.passed else 'FAILED'}")
+
+
+def z_score(measured: np.ndarray, exact: np.ndarray, variance: float | None = None) -> float:
+    """``z`` of ``sum(measured - exact)``; with no ``variance`` the differences' sample variance is used."""
+    diff = np.asarray(measured, dtype=float) - np.asarray(exact, dtype=float)
+    if variance is None:
+        variance = diff.size * diff.var(ddof=1) if diff.size > 1 else 0.0
+    return float(diff.sum() / math.sqrt(max(variance, 1e-12)))
+
+
+def tree_for(k: int, depth: int) -> Tree:
+    """The tree a method with ``k`` drafts per node decodes with: a chain for k = 1, else the full k-ary tree."""
+    return Tree.from_levels([k] * depth)
 
 
 def pooled_chisquare(counts: np.ndarray, p: np.ndarray) -> float:
@@ -72,25 +98,125 @@ def contexts_from_dataset(tokenizer, count: int, data=None) -> list[np.ndarray]:
     return out
 
 
-def validate(contexts: int = 6, n: int = 4000, methods=METHODS, seed: int = 0, device: str = "cpu", log=print):
-    """Run the checks of the module docstring; returns the list of :class:`Check`."""
+def node_checks(target, draft, contexts, n: int, methods, temperature: float, seed: int, log) -> list[Check]:
+    """The node checks of the module docstring at the given contexts."""
+    checks = []
+    for c, ids in enumerate(contexts):
+        scorer = Scorer(target, draft, ids)
+        p, q = (softmax(scorer.last[m], temperature) for m in (0, 1))
+        for m, (method, k) in enumerate(methods):
+            exact = float(acceptance_rate(p, q, method, k))
+            sim = simulate(p, q, method, k, n=n, seed=[seed, c, m])
+            z = z_score([sim.accepted], [n * exact], n * exact * (1 - exact))
+            checks.append(Check(f"node, context {c}, {method} k={k}", exact, sim.acceptance_estimate, z,
+                                pooled_chisquare(sim.counts, p)))
+            log(checks[-1].line())
+    return checks
+
+
+def decode_checks(target, draft, prompts, methods, depth: int, max_new_tokens: int, temperature: float, seed: int,
+                  eos, log) -> list[Check]:
+    """The decode checks of the module docstring: every method decodes every prompt."""
+    checks = []
+    pool = NodePool(*_shipped(temperature))
+    for m, (method, k) in enumerate(methods):
+        tree = tree_for(k, depth)
+        steps = [s for i, ids in enumerate(prompts)
+                 for s in decode(target, draft, ids, tree, method, temperature=temperature,
+                                 max_new_tokens=max_new_tokens, seed=[seed, i, m], eos=eos)]
+        emitted = np.array([len(s.emitted) for s in steps])
+        expected = np.array([s.expected for s in steps])
+        kept = np.array([s.root_kept for s in steps], dtype=float)
+        rate = np.array([s.root_acceptance for s in steps])
+        name = f"decode, {method} on a {tree.n_nodes}-node {'chain' if k == 1 else 'tree'}, {len(steps)} steps"
+        checks += [
+            Check(f"{name}: tokens per step", float(expected.mean()), float(emitted.mean()), z_score(emitted, expected)),
+            Check(f"{name}: root acceptance", float(rate.mean()), float(kept.mean()),
+                  z_score(kept, rate, float(np.sum(rate * (1 - rate))))),
+        ]
+        log(checks[-2].line() + f" [i.i.d.-node model of the shipped data: {tokens_per_step(tree, method, pool):.4f}]")
+        log(checks[-1].line())
+    return checks
+
+
+def pair_checks(target, draft, contexts, n: int, methods, temperature: float, seed: int, log) -> list[Check]:
+    """The pair checks of the module docstring: ``n`` two-token continuations per context and method.
+
+    Besides the chi-square test of the pairs, ``z`` compares how often the first token is the
+    target's most likely one with its probability.
+    """
+    checks = []
+    for c, ids in enumerate(contexts):
+        scorer = Scorer(target, draft, ids, memo=1)
+        p1 = softmax(scorer.last[0], temperature)
+        for m, (method, k) in enumerate(methods):
+            pairs = first_two(scorer, tree_for(k, 1), method, temperature, n, np.random.default_rng([seed, c, m]))
+            top = int(np.argmax(p1))
+            hits = float(np.mean(pairs[:, 0] == top))
+            z = z_score([n * hits], [n * p1[top]], n * p1[top] * (1 - p1[top]))
+            checks.append(Check(f"pairs, context {c}, {method} k={k}: first token is the target's argmax",
+                                float(p1[top]), hits, z, pair_pvalue(scorer, pairs, temperature)))
+            log(checks[-1].line())
+    return checks
+
+
+def pair_pvalue(scorer: Scorer, pairs: np.ndarray, temperature: float) -> float:
+    """Chi-square p-value of two-token continuations ``pairs`` against ``p(y1) p(y2 | y1)``.
+
+    Cells: every ``(y1, y2)`` for the first tokens expected at least 5 times (at most 50 of them),
+    and one cell for all other first tokens."""
+    n = len(pairs)
+    p1 = softmax(scorer.last[0], temperature)
+    tested = [int(y) for y in np.argsort(-p1)[:50] if n * p1[y] >= 5]
+    probs, counts = [], []
+    for y, z in zip(tested, scorer.logits(0, [(y,) for y in tested])):
+        probs.append(p1[y] * softmax(z, temperature))
+        counts.append(np.bincount(pairs[pairs[:, 0] == y, 1], minlength=p1.size))
+    probs.append([max(1.0 - p1[tested].sum(), 0.0)])
+    counts.append([np.count_nonzero(~np.isin(pairs[:, 0], tested))])
+    return pooled_chisquare(np.concatenate(counts), np.concatenate(probs))
+
+
+def _shipped(temperature: float):
+    data = load_logged(None, temperature=temperature)
+    return data.p, data.q
+
+
+def prompts_from_dataset(tokenizer, count: int) -> list[list[int]]:
+    """The chat ids of ``count`` prompts spread evenly over the shipped dataset's prompts."""
+    prompts = load_logged(None).meta["prompts"]
+    return [chat_ids(tokenizer, prompts[i]) for i in np.linspace(0, len(prompts) - 1, count).round().astype(int)]
+
+
+#: Sample sizes: small on the CPU, large on a GPU.
+SIZES = {"cpu": {"n": 4000, "pairs": 300, "prompts": 3, "max_new_tokens": 48},
+         "cuda": {"n": 100_000, "pairs": 5000, "prompts": 32, "max_new_tokens": 128}}
+
+
+def validate(contexts: int = 6, n: int | None = None, methods=METHODS, *, kinds=("node", "decode", "pairs"),
+             pairs: int | None = None, prompts: int | None = None, max_new_tokens: int | None = None, depth: int = 2,
+             temperature: float = 1.0, seed: int = 0, device: str = "auto", log=print) -> list[Check]:
+    """Run the checks of the module docstring; returns the list of :class:`Check`.
+
+    Sizes left as None take the device's defaults (:data:`SIZES`): ``n`` simulated verifications
+    per node check, ``pairs`` continuations per pair check, ``prompts`` decoded for up to
+    ``max_new_tokens`` tokens each per method.
+    """
+    dev = _device(device)
+    sizes = SIZES["cuda" if dev.type == "cuda" else "cpu"]
+    n, pairs, prompts, max_new_tokens = (sizes[key] if value is None else value for key, value in
+                                         (("n", n), ("pairs", pairs), ("prompts", prompts), ("max_new_tokens", max_new_tokens)))
     target, tokenizer = load_model()
     draft = build_draft(target)
-    target.to(device)
-    draft.to(device)
+    target.to(dev)
+    draft.to(dev)
+    at = contexts_from_dataset(tokenizer, contexts)
     checks = []
-    for c, ids in enumerate(contexts_from_dataset(tokenizer, contexts)):
-        x = torch.tensor(ids)[None].to(device)
-        with torch.no_grad():
-            p = torch.softmax(target(x).logits[0, -1].double(), -1).cpu().numpy()
-            q = torch.softmax(draft(x).logits[0, -1].double(), -1).cpu().numpy()
-        for method, k in methods:
-            exact = float(acceptance_rate(p, q, method, k, normalize=True))
-            sim = simulate(p, q, method, k, n=n, seed=[seed, c, k, len(method)], normalize=True)
-            sd = math.sqrt(max(exact * (1 - exact), 1e-12) / n)
-            check = Check(c, method, k, exact, sim.acceptance_estimate, (sim.acceptance_estimate - exact) / sd,
-                          pooled_chisquare(sim.counts, p / p.sum()))
-            checks.append(check)
-            log(f"context {c} {method:<8} k={k}: exact {exact:.4f}, measured {check.estimate:.4f} (z {check.z:+.2f}), "
-                f"chi-square p {check.chi2_pvalue:.3g} {'ok' if check.passed else 'FAILED'}")
+    if "node" in kinds:
+        checks += node_checks(target, draft, at, n, methods, temperature, seed, log)
+    if "decode" in kinds:
+        checks += decode_checks(target, draft, prompts_from_dataset(tokenizer, prompts), methods, depth, max_new_tokens,
+                                temperature, seed, tokenizer.eos_token_id, log)
+    if "pairs" in kinds:
+        checks += pair_checks(target, draft, at[: max(1, contexts // 3)], pairs, methods, temperature, seed, log)
     return checks

@@ -1,0 +1,183 @@
+"""Speculative decoding on the real models: draft trees, one target pass per step, any verifier.
+
+One step at context ``c`` (token-tree verification as in SpecInfer, Miao et al. 2024, and SpecHub,
+Sun et al. 2024):
+
+1. The draft model grows the tree level by level. At every internal node ``v`` the node's draft
+   law (the one its verifier is defined for, :func:`spechub_theory.trees.node_method`) draws the
+   node's children from ``q_v = softmax(z_draft(c + path(v)) / T)``, all 49,152 tokens.
+2. The target scores every node of the tree (one batched pass over the cached context):
+   ``p_v = softmax(z_target(c + path(v)) / T)``.
+3. From the root, the node's verifier walks its rejection chain with uniforms
+   (:func:`spechub_theory.simulate.walk`). A kept child is emitted and its own children are
+   verified next; otherwise the chain's token is emitted and the step ends. A leaf emits a bonus
+   token drawn from ``p_leaf``.
+
+Beside its tokens, every step records what the toolkit predicts for it: the exact expected number
+of tokens given the drafted tree (:func:`spechub_theory.trees.step_value`, with the kept
+probabilities of :func:`spechub_theory.exact.chain_outcome`), and the root's exact acceptance
+rate before its drafts are drawn (:func:`spechub_theory.acceptance_rate`).
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .. import acceptance_rate, validate
+from ..drafts import DRAFT_LAWS
+from ..exact import chain_outcome
+from ..simulate import walk
+from ..trees import Tree, node_method, step_value
+from ..verifiers import VERIFIERS
+
+
+def _forward(model, ids: torch.Tensor, cache):
+    """``(logits, cache)`` of ``model`` on ``ids`` after the cached keys and values (``cache=None``: none)."""
+    name = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"  # transformers 5 renamed it
+    with torch.no_grad():
+        out = model(ids, use_cache=True, **({name: cache} if cache is not None else {}))
+    return out.logits, getattr(out, name)
+
+
+def softmax(logits: np.ndarray, temperature: float) -> np.ndarray:
+    """``softmax(logits / temperature)`` over the last axis, in float64."""
+    z = np.asarray(logits, dtype=np.float64) / temperature
+    w = np.exp(z - z.max(-1, keepdims=True))
+    return w / w.sum(-1, keepdims=True)
+
+
+class Scorer:
+    """Both models' next-token logits after a context extended by paths of tokens.
+
+    The context runs once through each model and its keys and values are kept; a batch of
+    equal-length paths is then scored on copies of that cache. Logits of paths of at most ``memo``
+    tokens are kept for reuse (many steps from one context share them).
+    """
+
+    def __init__(self, target, draft, context, memo: int = 0, chunk: int = 64):
+        self.models = (target, draft)
+        self.device = next(target.parameters()).device
+        self.memo, self.chunk = memo, chunk
+        self.caches, self.last = [None, None], [None, None]
+        self._kept: list[dict] = [{}, {}]
+        self.advance(context)
+
+    def advance(self, tokens) -> None:
+        """Extend the context by ``tokens``; kept logits are dropped."""
+        ids = torch.as_tensor(np.asarray(tokens, dtype=np.int64), device=self.device)[None]
+        for m, model in enumerate(self.models):
+            logits, self.caches[m] = _forward(model, ids, self.caches[m])
+            self.last[m] = logits[0, -1].double().cpu().numpy()
+            self._kept[m].clear()
+
+    def logits(self, model: int, paths: list[tuple[int, ...]]) -> np.ndarray:
+        """Logits of model ``model`` (0 target, 1 draft) after the context and each path; ``(len(paths), V)``."""
+        out = np.empty((len(paths), self.last[model].size))
+        todo: dict[int, list[int]] = {}
+        for i, path in enumerate(paths):
+            if not path:
+                out[i] = self.last[model]
+            elif path in self._kept[model]:
+                out[i] = self._kept[model][path]
+            else:
+                todo.setdefault(len(path), []).append(i)
+        for rows in todo.values():
+            for start in range(0, len(rows), self.chunk):
+                batch = rows[start : start + self.chunk]
+                cache = copy.deepcopy(self.caches[model])
+                cache.batch_repeat_interleave(len(batch))
+                ids = torch.tensor([paths[i] for i in batch], device=self.device)
+                logits, _ = _forward(self.models[model], ids, cache)
+                out[batch] = logits[:, -1].double().cpu().numpy()
+                for i in batch:
+                    if len(paths[i]) <= self.memo:
+                        self._kept[model][paths[i]] = out[i].astype(np.float32)
+        return out
+
+
+@dataclass(frozen=True)
+class Step:
+    """One speculative step: the emitted tokens and what the toolkit predicts for them.
+
+    ``expected``: exact expected number of emitted tokens given the drafted tree.
+    ``root_kept``: whether the root kept one of its drafts. ``root_acceptance``: the root's exact
+    acceptance rate at its ``(p, q)``, before its drafts were drawn.
+    """
+
+    emitted: tuple[int, ...]
+    expected: float
+    root_kept: bool
+    root_acceptance: float
+
+
+def step(scorer: Scorer, tree: Tree, method: str, temperature: float, rng: np.random.Generator, root=()) -> Step:
+    """One speculative step (module docstring) from the context extended by the tokens ``root``."""
+    if not tree.children[0]:
+        raise ValueError("tree: the root needs at least one draft")
+    n = tree.n_nodes
+    paths: list[tuple[int, ...]] = [tuple(root)] + [()] * (n - 1)
+    drafts: list[np.ndarray | None] = [None] * n
+    q: dict[int, np.ndarray] = {}
+    for depth in range(max(tree.depths) + 1):
+        internal = [v for v in range(n) if tree.depths[v] == depth and tree.children[v]]
+        if not internal:
+            continue
+        for v, z in zip(internal, scorer.logits(1, [paths[v] for v in internal])):
+            kids = tree.children[v]
+            q[v] = softmax(z, temperature)
+            law = DRAFT_LAWS[VERIFIERS[node_method(method, len(kids))].drafts]
+            drafts[v] = law.sample(q[v], len(kids), rng, 1)[0]
+            for c, x in zip(kids, drafts[v]):
+                paths[c] = paths[v] + (int(x),)
+    p = softmax(scorer.logits(0, paths), temperature)
+
+    def kept(v, kids):
+        return chain_outcome(VERIFIERS[node_method(method, len(kids))], drafts[v], p[v], q[v])[1]
+
+    emitted, v = [], 0
+    while tree.children[v]:
+        kids = tree.children[v]
+        tokens, chosen = walk(VERIFIERS[node_method(method, len(kids))], drafts[v], p[v], q[v], 1, rng)
+        emitted.append(int(tokens[0]))
+        if chosen[0] < 0:
+            break
+        v = kids[int(chosen[0])]
+    else:
+        emitted.append(int(rng.choice(p.shape[1], p=p[v])))  # a leaf: the bonus token
+    k = len(tree.children[0])  # the root kept a draft exactly when the walk left it
+    return Step(tuple(emitted), step_value(tree, kept), v != 0, float(acceptance_rate(p[0], q[0], node_method(method, k), k)))
+
+
+def decode(target, draft, prompt_ids, tree: Tree, method: str, *, temperature: float = 1.0, max_new_tokens: int = 64,
+           seed=None, eos: int | None = None) -> list[Step]:
+    """Decode from ``prompt_ids`` with speculative steps until ``max_new_tokens`` tokens or ``eos``."""
+    rng = validate.rng(seed)
+    scorer = Scorer(target, draft, prompt_ids)
+    steps, produced = [], 0
+    while produced < max_new_tokens:
+        s = step(scorer, tree, method, temperature, rng)
+        steps.append(s)
+        produced += len(s.emitted)
+        if eos in s.emitted:
+            break
+        scorer.advance(s.emitted)
+    return steps
+
+
+def first_two(scorer: Scorer, tree: Tree, method: str, temperature: float, n: int, rng) -> np.ndarray:
+    """The first two tokens that speculative decoding emits from the scorer's context, ``n`` times: ``(n, 2)``.
+
+    When a step emits one token, the next step (from the context and that token) gives the second.
+    """
+    out = np.empty((n, 2), dtype=np.int64)
+    for i in range(n):
+        emitted = step(scorer, tree, method, temperature, rng).emitted
+        if len(emitted) < 2:
+            emitted += step(scorer, tree, method, temperature, rng, root=emitted).emitted
+        out[i] = emitted[:2]
+    return out

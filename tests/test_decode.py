@@ -1,0 +1,120 @@
+"""The speculative-decoding engine (spechub_theory.llm.decode) on two tiny random Llama models.
+
+The models share a vocabulary of 12 tokens, so every law is small enough to compare with exact
+values; they need torch and transformers but no weights.
+"""
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.llm
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+from spechub_theory import Tree, acceptance_rate  # noqa: E402
+from spechub_theory.llm.decode import Scorer, decode, first_two, softmax, step  # noqa: E402
+from spechub_theory.llm.generate import sample  # noqa: E402
+from spechub_theory.llm.validate import pair_pvalue  # noqa: E402
+
+V = 12
+CONTEXT = [3, 1, 4, 1, 5, 9, 2, 6]
+
+
+def tiny_llama(seed: int, sharpness: float):
+    torch.manual_seed(seed)
+    config = transformers.LlamaConfig(vocab_size=V, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                      num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=False)
+    model = transformers.LlamaForCausalLM(config).eval()
+    with torch.no_grad():
+        model.lm_head.weight.mul_(sharpness)  # random init gives near-uniform laws; sharpen them
+    return model
+
+
+@pytest.fixture(scope="module")
+def models():
+    return tiny_llama(0, 10.0), tiny_llama(2, 10.0)  # single-draft acceptance 0.62 at the context
+
+
+def fresh_logits(model, ids):
+    with torch.no_grad():
+        return model(torch.tensor([ids])).logits[0, -1].double().numpy()
+
+
+def test_cached_scoring_equals_fresh_forward_passes(models):
+    target, draft = models
+    scorer = Scorer(target, draft, CONTEXT, memo=1)
+    paths = [(), (7,), (2,), (7, 0), (5, 5), (1, 2, 3)]
+    for m, model in enumerate(models):
+        got = scorer.logits(m, paths)
+        for row, path in zip(got, paths):
+            np.testing.assert_allclose(row, fresh_logits(model, CONTEXT + list(path)), atol=1e-4)
+        np.testing.assert_array_equal(scorer.logits(m, paths[:3]), got[:3])  # kept paths come back unchanged
+    scorer.advance([7, 0])
+    np.testing.assert_allclose(scorer.logits(0, [(11,)])[0], fresh_logits(target, CONTEXT + [7, 0, 11]), atol=1e-4)
+
+
+def test_a_depth_one_step_emits_one_plus_the_acceptance_rate(models):
+    # With the root's children as leaves, a step emits 1 + [root kept a draft] tokens, so its expected
+    # length is 1 + alpha exactly, alpha = acceptance_rate at the root (an independent closed form).
+    target, draft = models
+    scorer = Scorer(target, draft, CONTEXT, memo=2)
+    p, q = (softmax(scorer.last[m], 0.8) for m in (0, 1))
+    rng = np.random.default_rng(0)
+    for method, k in (("rrs", 2), ("spechub", 2), ("rrs_wo", 3)):
+        alpha = float(acceptance_rate(p, q, method, k))
+        steps = [step(scorer, Tree.from_levels([k]), method, 0.8, rng) for _ in range(1500)]
+        emitted = np.array([len(s.emitted) for s in steps])
+        expected = np.array([s.expected for s in steps])
+        assert np.all((emitted >= 1) & (emitted <= 2))
+        assert all(s.root_acceptance == pytest.approx(alpha, abs=1e-12) for s in steps)
+        assert abs(expected.mean() - (1 + alpha)) < 5 * expected.std() / np.sqrt(expected.size) + 1e-9
+        assert abs(emitted.mean() - (1 + alpha)) < 5 * emitted.std() / np.sqrt(emitted.size)
+        assert np.array_equal(emitted == 2, [s.root_kept for s in steps])
+
+
+def test_decoded_tokens_per_step_agree_with_the_exact_expectation_given_the_trees(models):
+    target, draft = models
+    steps = [s for seed in range(6) for s in decode(target, draft, CONTEXT, Tree.full(2, 7), "spechub",
+                                                    max_new_tokens=60, seed=seed)]
+    diff = np.array([len(s.emitted) - s.expected for s in steps])
+    assert len(steps) > 100
+    assert abs(diff.mean()) < 5 * diff.std(ddof=1) / np.sqrt(diff.size)
+    assert all(1 <= len(s.emitted) <= 3 for s in steps)
+
+
+def test_two_token_law_is_the_targets_and_the_check_can_fail(models):
+    target, draft = models
+    scorer = Scorer(target, draft, CONTEXT, memo=1)
+    rng = np.random.default_rng(1)
+    for method, tree in (("single", Tree.chain(1)), ("rrs", Tree.full(2, 3)), ("spechub", Tree.full(2, 3))):
+        pairs = first_two(scorer, tree, method, 1.0, 3000, rng)
+        assert pair_pvalue(scorer, pairs, 1.0) > 1e-4, method
+    # Pairs from the draft model's own two-token law: the check must reject them.
+    q1 = softmax(scorer.last[1], 1.0)
+    y1 = rng.choice(V, size=3000, p=q1)
+    y2 = np.array([rng.choice(V, p=softmax(scorer.logits(1, [(int(y),)])[0], 1.0)) for y in y1])
+    assert pair_pvalue(scorer, np.column_stack([y1, y2]), 1.0) < 1e-6
+
+
+def test_a_root_without_drafts_is_refused(models):
+    with pytest.raises(ValueError, match="root needs at least one draft"):
+        step(Scorer(*models, CONTEXT), Tree(((),)), "rrs", 1.0, np.random.default_rng(0))
+
+
+def test_sampling_puts_the_prompt_on_the_models_device():
+    # A model that lives on another device (here "meta") must receive its inputs there.
+    class Tokenizer:
+        pad_token_id, eos_token_id = 0, 1
+
+        def apply_chat_template(self, messages, add_generation_prompt):
+            return [5, 6, 7]
+
+    class Model:
+        device = torch.device("meta")
+
+        def generate(self, ids, attention_mask, max_new_tokens, **_):
+            assert ids.device == self.device and attention_mask.device == self.device
+            return torch.cat([torch.full(ids.shape, 5), torch.full((ids.shape[0], max_new_tokens), 2)], 1)
+
+    [(prompt, generated)] = sample(Model(), Tokenizer(), ["hi"], max_new_tokens=3, seed=0)
+    assert prompt.tolist() == [5, 6, 7] and generated.tolist() == [2, 2, 2]
