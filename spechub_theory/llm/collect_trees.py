@@ -3,8 +3,9 @@
 For each chosen prompt the target samples a continuation at temperature 1; a root is placed after
 a random number of its generated tokens. From every root, for every draft law and temperature, a
 full tree of drafts is grown (:func:`spechub_theory.tree_log.grow_trees`): both models score each
-node's context (root context plus drafted path) and the draft law draws the node's children from
-the stored draft law. The dataset is written atomically when complete.
+node's context (the root context's cached keys and values plus the drafted path,
+:class:`spechub_theory.llm.decode.Scorer`) and the draft law draws the node's children from the
+stored draft law. The dataset is written atomically when complete.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from ..logged import write_logged
 from ..tree_log import grow_trees
 from .collect import dataset_meta, load_pair
+from .decode import Scorer
 from .generate import read_prompts, sample
 
 
@@ -36,18 +37,17 @@ def collect_trees(prompts_file, out, *, roots: int = 24, laws=("iid", "wo", "hub
     chosen = np.resize(chosen, roots)  # more roots than prompts: prompts are reused with new samples
     rng = np.random.default_rng(seed)
     contexts, steps = [], []
-    for i, row in enumerate(chosen):
-        (prompt, generated), = sample(target_model, tokenizer, [rows[row]["prompt"]], max_new_tokens, seed + i, 1)
+    for prompt, generated in sample(target_model, tokenizer, [rows[r]["prompt"] for r in chosen], max_new_tokens, seed):
         step = int(rng.integers(0, max(1, len(generated))))
         contexts.append(np.concatenate([prompt, generated[:step]]).astype(np.int64))
         steps.append(step)
+    scorer: dict[int, Scorer] = {}  # the current root's (trees are grown root by root)
 
     def score(root, paths):
-        ids = torch.tensor([list(contexts[root]) + list(path) for path in paths], device=dev)
-        with torch.no_grad():
-            zt = target_model(ids).logits[:, -1].double().cpu().numpy()
-            zd = draft_model(ids).logits[:, -1].double().cpu().numpy()
-        return zt, zd
+        if root not in scorer:
+            scorer.clear()
+            scorer[root] = Scorer(target_model, draft_model, contexts[root])
+        return scorer[root].logits(0, paths), scorer[root].logits(1, paths)
 
     entries = grow_trees(score, roots, list(laws), list(temperatures), branching, depth, seed=rng,
                          max_tail_mass=max_tail_mass,
