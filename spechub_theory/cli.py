@@ -162,6 +162,9 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("--kinds", nargs="+", choices=["node", "decode", "pairs"], default=["node", "decode", "pairs"])
     val.add_argument("--seed", type=int, default=0)
     val.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    val.add_argument("--target", help="GGUF file or Hugging Face directory (default: SmolLM2-135M-Instruct)")
+    val.add_argument("--draft", help="a draft sharing the target's tokenizer (default: the project's early-exit draft)")
+    val.add_argument("--data", type=Path, help="dataset collected with the target, for contexts and prompts (default: shipped)")
     r = sub.add_parser("reproduce", help="every figure and the claims table of the SpecHub paper (the main job)")
     r.add_argument("--out", type=Path, default=Path("figures"), help="output folder (default ./figures)")
     r.add_argument("--quick", action="store_true", help="fewer positions and smaller grids: under 2 minutes")
@@ -216,7 +219,7 @@ def _validate(args) -> int:
         return 2
     checks = validate(args.contexts, args.n, kinds=args.kinds, pairs=args.pairs, prompts=args.prompts,
                       max_new_tokens=args.max_new_tokens, depth=args.depth, temperature=args.temperature, seed=args.seed,
-                      device=args.device)
+                      device=args.device, target=args.target, draft=args.draft, data=args.data)
     failed = [c for c in checks if not c.passed]
     print(f"{len(checks) - len(failed)} passed, {len(failed)} failed")
     return 1 if failed else 0

@@ -98,23 +98,35 @@ def test_dequantised_weights_are_cached_exactly(tmp_path, monkeypatch):
         assert torch.equal(fresh(ids).logits, cached(ids).logits)
 
 
-def test_a_draft_with_another_tokenizer_is_refused(collected, tmp_path):
-    # A tiny random Llama with a word-level tokenizer of its own: loadable, but not SmolLM2's vocabulary.
+@pytest.fixture(scope="module")
+def other_model(tmp_path_factory):
+    """A tiny random Llama with a word-level tokenizer of its own: loadable, but not SmolLM2's vocabulary."""
     from tokenizers import Tokenizer, models
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
     vocab = {"[UNK]": 0, "the": 1, "sky": 2, "is": 3, "blue": 4}
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=Tokenizer(models.WordLevel(vocab, unk_token="[UNK]")),
                                         unk_token="[UNK]")
-    other = tmp_path / "other-model"
+    other = tmp_path_factory.mktemp("other") / "other-model"
     tokenizer.save_pretrained(other)
     config = LlamaConfig(vocab_size=len(vocab), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
                          num_attention_heads=2, num_key_value_heads=2)
     LlamaForCausalLM(config).save_pretrained(other)
+    return other
+
+
+def test_a_draft_with_another_tokenizer_is_refused(collected, other_model, tmp_path):
     _, prompts = collected
     with pytest.raises(ValueError, match="draft: .*other-model does not share the target's tokenizer"):
-        collect(prompts, tmp_path / "out", draft=str(other), max_new_tokens=2, log=lambda *_: None)
+        collect(prompts, tmp_path / "out", draft=str(other_model), max_new_tokens=2, log=lambda *_: None)
     assert not (tmp_path / "out").exists()
+
+
+def test_validate_refuses_a_dataset_logged_with_another_vocabulary(other_model):
+    from spechub_theory.llm.validate import validate
+
+    with pytest.raises(ValueError, match="data: .* was logged over 49152 tokens, the target has 5"):
+        validate(target=other_model, draft=other_model, device="cpu", log=lambda *_: None)
 
 
 def test_logged_trees_from_the_real_models(collected, tmp_path):

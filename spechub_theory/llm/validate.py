@@ -3,7 +3,7 @@
 Everything runs both models afresh with their full next-token distributions (all 49,152 tokens,
 no truncation). Three kinds of check, each verifier in :data:`METHODS`:
 
-* **node** -- at contexts from the shipped dataset (a prompt and the first tokens the target
+* **node** -- at contexts from a logged dataset (the shipped one by default) (a prompt and the first tokens the target
   generated for it), the acceptance measured by sampling drafts and running the verifier's
   procedure ``n`` times must agree with :func:`spechub_theory.acceptance_rate` (``|z| < 5``), and
   the emitted tokens must follow the target (chi-square, below);
@@ -27,11 +27,11 @@ import numpy as np
 from scipy import stats
 
 from .. import acceptance_rate, load_logged, simulate
+from ..logged import LoggedData
 from ..trees import NodePool, Tree, tokens_per_step
-from .collect import _device
+from .collect import load_pair
 from .decode import Scorer, decode, first_two, softmax
 from .generate import chat_ids
-from .models import build_draft, load_model
 
 METHODS = (("single", 1), ("rrs", 2), ("rrs_wo", 2), ("spechub", 2), ("kseq", 2), ("greedy", 3), ("nss", 2))
 
@@ -84,9 +84,8 @@ def pooled_chisquare(counts: np.ndarray, p: np.ndarray) -> float:
     return float(stats.chisquare(observed, wanted * observed.sum() / wanted.sum()).pvalue)
 
 
-def contexts_from_dataset(tokenizer, count: int, data=None) -> list[np.ndarray]:
+def contexts_from_dataset(tokenizer, count: int, data: LoggedData) -> list[np.ndarray]:
     """``count`` contexts spread over the dataset: a prompt's chat ids and the target's first tokens."""
-    data = load_logged(data)
     offsets = np.asarray(data.arrays["context_offsets"])
     picks = np.linspace(0, len(data) - 1, count).astype(int)
     out = []
@@ -96,6 +95,12 @@ def contexts_from_dataset(tokenizer, count: int, data=None) -> list[np.ndarray]:
         prompt = chat_ids(tokenizer, data.meta["prompts"][prompt_id])
         out.append(sequence[: len(prompt) + step].astype(np.int64))
     return out
+
+
+def prompts_from_dataset(tokenizer, count: int, data: LoggedData) -> list[list[int]]:
+    """The chat ids of ``count`` prompts spread evenly over the dataset's prompts."""
+    prompts = data.meta["prompts"]
+    return [chat_ids(tokenizer, prompts[i]) for i in np.linspace(0, len(prompts) - 1, count).round().astype(int)]
 
 
 def node_checks(target, draft, contexts, n: int, methods, temperature: float, seed: int, log) -> list[Check]:
@@ -115,10 +120,10 @@ def node_checks(target, draft, contexts, n: int, methods, temperature: float, se
 
 
 def decode_checks(target, draft, prompts, methods, depth: int, max_new_tokens: int, temperature: float, seed: int,
-                  eos, log) -> list[Check]:
-    """The decode checks of the module docstring: every method decodes every prompt."""
+                  eos, pool: NodePool, log) -> list[Check]:
+    """The decode checks of the module docstring: every method decodes every prompt. The
+    i.i.d.-node model of ``pool`` is logged beside each (for comparison, not checked)."""
     checks = []
-    pool = NodePool(*_shipped(temperature))
     for m, (method, k) in enumerate(methods):
         tree = tree_for(k, depth)
         steps = [s for i, ids in enumerate(prompts)
@@ -134,7 +139,7 @@ def decode_checks(target, draft, prompts, methods, depth: int, max_new_tokens: i
             Check(f"{name}: root acceptance", float(rate.mean()), float(kept.mean()),
                   z_score(kept, rate, float(np.sum(rate * (1 - rate))))),
         ]
-        log(checks[-2].line() + f" [i.i.d.-node model of the shipped data: {tokens_per_step(tree, method, pool):.4f}]")
+        log(checks[-2].line() + f" [i.i.d.-node model of the dataset: {tokens_per_step(tree, method, pool):.4f}]")
         log(checks[-1].line())
     return checks
 
@@ -177,17 +182,6 @@ def pair_pvalue(scorer: Scorer, pairs: np.ndarray, temperature: float) -> float:
     return pooled_chisquare(np.concatenate(counts), np.concatenate(probs))
 
 
-def _shipped(temperature: float):
-    data = load_logged(None, temperature=temperature)
-    return data.p, data.q
-
-
-def prompts_from_dataset(tokenizer, count: int) -> list[list[int]]:
-    """The chat ids of ``count`` prompts spread evenly over the shipped dataset's prompts."""
-    prompts = load_logged(None).meta["prompts"]
-    return [chat_ids(tokenizer, prompts[i]) for i in np.linspace(0, len(prompts) - 1, count).round().astype(int)]
-
-
 #: Sample sizes: small on the CPU, large on a GPU.
 SIZES = {"cpu": {"n": 4000, "pairs": 300, "prompts": 3, "max_new_tokens": 48},
          "cuda": {"n": 100_000, "pairs": 5000, "prompts": 32, "max_new_tokens": 128}}
@@ -195,28 +189,34 @@ SIZES = {"cpu": {"n": 4000, "pairs": 300, "prompts": 3, "max_new_tokens": 48},
 
 def validate(contexts: int = 6, n: int | None = None, methods=METHODS, *, kinds=("node", "decode", "pairs"),
              pairs: int | None = None, prompts: int | None = None, max_new_tokens: int | None = None, depth: int = 2,
-             temperature: float = 1.0, seed: int = 0, device: str = "auto", log=print) -> list[Check]:
+             temperature: float = 1.0, seed: int = 0, device: str = "auto", target=None, draft=None, data=None,
+             log=print) -> list[Check]:
     """Run the checks of the module docstring; returns the list of :class:`Check`.
 
-    Sizes left as None take the device's defaults (:data:`SIZES`): ``n`` simulated verifications
-    per node check, ``pairs`` continuations per pair check, ``prompts`` decoded for up to
-    ``max_new_tokens`` tokens each per method.
+    ``target`` and ``draft`` are as in :func:`spechub_theory.llm.collect.collect` (SmolLM2 and the
+    project's draft by default); contexts and prompts come from the logged dataset ``data`` (the
+    shipped one by default), which must have been collected with the target's tokenizer. Sizes left
+    as None take the device's defaults (:data:`SIZES`): ``n`` simulated verifications per node
+    check, ``pairs`` continuations per pair check, ``prompts`` decoded for up to ``max_new_tokens``
+    tokens each per method.
     """
-    dev = _device(device)
+    target_model, draft_model, tokenizer, dev, _ = load_pair(target, draft, None, device)
+    dataset = load_logged(data, temperature=temperature)
+    if dataset.vocab_size != target_model.config.vocab_size:
+        raise ValueError(f"data: {dataset.path} was logged over {dataset.vocab_size} tokens, the target has "
+                         f"{target_model.config.vocab_size}; collect a dataset with this target and pass it")
     sizes = SIZES["cuda" if dev.type == "cuda" else "cpu"]
     n, pairs, prompts, max_new_tokens = (sizes[key] if value is None else value for key, value in
                                          (("n", n), ("pairs", pairs), ("prompts", prompts), ("max_new_tokens", max_new_tokens)))
-    target, tokenizer = load_model()
-    draft = build_draft(target)
-    target.to(dev)
-    draft.to(dev)
-    at = contexts_from_dataset(tokenizer, contexts)
+    at = contexts_from_dataset(tokenizer, contexts, dataset)
     checks = []
     if "node" in kinds:
-        checks += node_checks(target, draft, at, n, methods, temperature, seed, log)
+        checks += node_checks(target_model, draft_model, at, n, methods, temperature, seed, log)
     if "decode" in kinds:
-        checks += decode_checks(target, draft, prompts_from_dataset(tokenizer, prompts), methods, depth, max_new_tokens,
-                                temperature, seed, tokenizer.eos_token_id, log)
+        checks += decode_checks(target_model, draft_model, prompts_from_dataset(tokenizer, prompts, dataset), methods,
+                                depth, max_new_tokens, temperature, seed, tokenizer.eos_token_id,
+                                NodePool(dataset.p, dataset.q), log)
     if "pairs" in kinds:
-        checks += pair_checks(target, draft, at[: max(1, contexts // 3)], pairs, methods, temperature, seed, log)
+        checks += pair_checks(target_model, draft_model, at[: max(1, contexts // 3)], pairs, methods, temperature, seed,
+                              log)
     return checks
