@@ -12,7 +12,7 @@ pytest.importorskip("matplotlib")
 
 import spechub_theory as st  # noqa: E402
 from spechub_theory import cli  # noqa: E402
-from spechub_theory.reproduce import FIGURES, claims  # noqa: E402
+from spechub_theory.reproduce import FIGURES, claims, real_trees  # noqa: E402
 from spechub_theory.reproduce.common import QUICK_POSITIONS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,8 +50,8 @@ def test_the_exact_claims_hold_and_every_claim_has_a_verdict(quick):
 
 
 def test_figure_one_plots_the_library_value_beside_the_reported_one(quick):
-    row = next(r for r in _rows(quick, "fig1_tokens_per_step")
-               if r["method"] == "spechub" and r["nodes"] == "15" and r["temperature"] == "0.6")
+    row = next(r for r in _rows(quick, "fig1_tokens_per_step") if r["model"] == "i.i.d. nodes"
+               and r["method"] == "spechub" and r["nodes"] == "15" and r["temperature"] == "0.6")
     data = st.load_logged(temperature=0.6)
     pool = st.NodePool(data.p, data.q, positions=QUICK_POSITIONS)
     assert float(row["tokens_per_step"]) == pytest.approx(st.tokens_per_step(st.Tree.full(2, 15), "spechub", pool), abs=1e-12)
@@ -107,3 +107,17 @@ def test_unknown_figure_is_refused(tmp_path):
 
     with pytest.raises(ValueError, match="figure: unknown figure 'fig9'"):
         run_figure("fig9", tmp_path, True, "")
+
+
+def test_figure_one_plots_the_real_trees_shipped_summary(quick):
+    shipped = real_trees.load()
+    roots = {r["root"] for r in shipped if r["temperature"] == 0.6 and r["method"] == "rrs" and r["nodes"] == 31}
+    rows = [r for r in _rows(quick, "fig1_tokens_per_step") if r["model"] == "real trees"]
+    assert len(rows) == 2 * 3 * 4  # temperatures x methods x sizes
+    for r in rows:
+        values = [s["tokens_per_step"] for s in shipped if s["temperature"] == float(r["temperature"])
+                  and s["method"] == r["method"] and s["nodes"] == int(r["nodes"])]
+        assert len(values) == len(roots) == int(r["trees"])
+        assert float(r["tokens_per_step"]) == pytest.approx(sum(values) / len(values), abs=1e-12)
+    numbers = (quick / "numbers.tex").read_text()
+    assert f"\\newcommand{{\\RealTreeRoots}}{{{len(roots)}}}" in numbers

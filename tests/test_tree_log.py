@@ -110,3 +110,42 @@ def test_the_tree_command_reads_a_tree_log(path):
     values = source.per_tree(st.Tree.full(2, 15), "spechub")
     assert "logged draft trees" in table
     assert f"{values.mean():.4f} +/- {values.std(ddof=1) / np.sqrt(values.size):.3f}" in table
+
+
+def test_the_real_trees_summary_keeps_every_trees_exact_value(path, tmp_path):
+    from spechub_theory.reproduce import real_trees
+
+    out = real_trees.summarize(path, tmp_path / "summary.csv", temperatures=(1.0, 0.5))
+    rows = real_trees.load(out)
+    means = {(m["temperature"], m["method"], m["nodes"]): m for m in real_trees.means(rows)}
+    assert sorted({key[2] for key in means}) == [3, 7, 15]  # the log is 3 levels deep
+    for temperature in (1.0, 0.5):
+        source = st.LoggedTrees(st.load_logged(path, temperature=temperature))
+        for nodes in (3, 7, 15):
+            tree = st.Tree.full(2, nodes)
+            for method in ("rrs", "rrs_wo", "spechub"):
+                m = means[(temperature, method, nodes)]
+                assert m["trees"] == 30
+                assert m["tokens_per_step"] == pytest.approx(st.tokens_per_step(tree, method, source), abs=1e-10)
+            # Trees of every law are grown root by root, so the i-th tree of each law shares its context.
+            diff = source.per_tree(tree, "spechub") - source.per_tree(tree, "rrs")
+            gap, se = real_trees.paired_gap(rows, "spechub", "rrs", temperature, nodes)
+            assert gap == pytest.approx(diff.mean(), abs=1e-10)
+            assert se == pytest.approx(diff.std(ddof=1) / np.sqrt(diff.size), abs=1e-10)
+    assert json.loads(out.with_suffix(".json").read_text())["provenance"]["command"].endswith(str(path))
+    with pytest.raises(ValueError, match="exists; pass overwrite=True"):
+        real_trees.summarize(path, out)
+
+
+def test_a_corrupt_real_trees_summary_is_named(tmp_path):
+    from spechub_theory.reproduce import real_trees
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("temperature,method,nodes\n0.6,rrs,3\n")
+    with pytest.raises(ValueError, match="bad.csv is not a real-trees summary"):
+        real_trees.load(bad)
+    bad.write_text("temperature,method,nodes,root,tokens_per_step\n0.6,rrs,3,0,2.5\n")  # 3 nodes emit at most 2
+    with pytest.raises(ValueError, match="outside"):
+        real_trees.load(bad)
+    shipped = real_trees.load()  # the shipped summary: 200 real trees per temperature, method and size
+    assert len(shipped) == 2 * 3 * 4 * 200

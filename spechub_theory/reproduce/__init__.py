@@ -17,7 +17,9 @@ from importlib import import_module
 from pathlib import Path
 
 from ..logged import load_logged
+from . import real_trees
 from .claims import Claim, evaluate, latex_table, text_table
+from .fig1_tokens_per_step import IID, REAL, rows_of
 from .common import provenance, write_figure, write_rows
 
 #: The figures, in the order they run and are numbered.
@@ -43,7 +45,10 @@ def run_figure(name: str, out: Path, quick: bool, command: str) -> tuple[list[di
 
 def _numbers(results: dict) -> str:
     """LaTeX macros for the numbers the report's prose quotes, read from the figures' rows."""
-    tree = {(r["temperature"], r["nodes"], r["method"]): r["tokens_per_step"] for r in results["fig1_tokens_per_step"][0]}
+    rows = results["fig1_tokens_per_step"][0]
+    tree = {(r["temperature"], r["nodes"], r["method"]): r["tokens_per_step"] for r in rows_of(rows, IID)}
+    real = {(r["temperature"], r["nodes"], r["method"]): r for r in rows_of(rows, REAL)}
+    summary = real_trees.load()
     drafts = {(r["temperature"], r["method"], r["metric"]): r["value"] for r in results["fig3_per_draft_acceptance"][0]}
     data = load_logged()
     macros = {"DraftModel": data.meta["models"]["draft"], "NPositions": f"{len(data)}",
@@ -52,6 +57,12 @@ def _numbers(results: dict) -> str:
     for t, tag in ((0.6, "Six"), (1.0, "One")):
         for method, name in (("rrs", "Rrs"), ("rrs_wo", "RrsWo"), ("spechub", "Spechub")):
             macros[f"Tps{name}T{tag}"] = f"{tree[(t, 31, method)]:.3f}"
+            r = real[(t, 31, method)]
+            macros[f"RealTps{name}T{tag}"] = f"{r['tokens_per_step']:.3f} $\\pm$ {r['standard_error']:.3f}"
+        for worse, name in (("rrs", "Rrs"), ("rrs_wo", "Wo")):
+            mean, se = real_trees.paired_gap(summary, "spechub", worse, t, 31)
+            macros[f"RealGapHub{name}T{tag}"] = f"{mean:+.3f} $\\pm$ {se:.3f}"
+    macros["RealTreeRoots"] = f"{real[(1.0, 31, 'rrs')]['trees']}"
     return "".join(f"\\newcommand{{\\{k}}}{{{v}}}\n" for k, v in macros.items())
 
 

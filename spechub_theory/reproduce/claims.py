@@ -15,6 +15,7 @@ import numpy as np
 from ..exact import output_distribution
 from ..synthetic import dirichlet_pairs
 from ..verifiers import VERIFIERS
+from .fig1_tokens_per_step import IID, rows_of
 
 #: Tolerance of the exact claims (the engine's values are exact to float64 rounding).
 EXACT_TOL = 1e-9
@@ -79,6 +80,7 @@ def lossless_error(vocab: int = 5, pairs: int = 20, seed: int = 0) -> float:
 def evaluate(results: dict[str, tuple[list[dict], list[dict]]]) -> list[Claim]:
     """The claims table from the figures' ``(reproduced, reported)`` rows (every figure must be present)."""
     tree, tree_reported = results["fig1_tokens_per_step"]
+    tree = rows_of(tree, IID)
     drafts, drafts_reported = results["fig3_per_draft_acceptance"]
     gaps = results["fig4_gap_to_optimum"][0]
     hub = results["fig6_where_spechub_loses"][0]
