@@ -58,10 +58,10 @@ def _numbers(results: dict) -> str:
         for method, name in (("rrs", "Rrs"), ("rrs_wo", "RrsWo"), ("spechub", "Spechub")):
             macros[f"Tps{name}T{tag}"] = f"{tree[(t, 31, method)]:.3f}"
             r = real[(t, 31, method)]
-            macros[f"RealTps{name}T{tag}"] = f"{r['tokens_per_step']:.3f} $\\pm$ {r['standard_error']:.3f}"
+            macros[f"RealTps{name}T{tag}"] = f"${r['tokens_per_step']:.3f} \\pm {r['standard_error']:.3f}$"
         for worse, name in (("rrs", "Rrs"), ("rrs_wo", "Wo")):
             mean, se = real_trees.paired_gap(summary, "spechub", worse, t, 31)
-            macros[f"RealGapHub{name}T{tag}"] = f"{mean:+.3f} $\\pm$ {se:.3f}"
+            macros[f"RealGapHub{name}T{tag}"] = f"${mean:+.3f} \\pm {se:.3f}$"
     macros["RealTreeRoots"] = f"{real[(1.0, 31, 'rrs')]['trees']}"
     return "".join(f"\\newcommand{{\\{k}}}{{{v}}}\n" for k, v in macros.items())
 

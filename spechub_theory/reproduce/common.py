@@ -127,10 +127,11 @@ def write_figure(fig, out: Path, name: str, command: str, ours: list[dict], thei
     (out / f"{name}.json").write_text(json.dumps(record, indent=2))
 
 
-def plot_beside(ax, ours: list[dict], theirs: list[dict], x: str, y: str, methods=TREE_METHODS, **where) -> None:
+def plot_beside(ax, ours: list[dict], theirs: list[dict], x: str, y: str, methods=TREE_METHODS,
+                ours_label: str = "SmolLM2 (here)", **where) -> None:
     """One line per method for the reproduced rows (solid) and the reported ones (dashed), filtered by ``where``."""
     for method in methods:
-        for rows, style, who in ((ours, "-o", "SmolLM2 (here)"), (theirs, "--s", "Llama-2 (reported)")):
+        for rows, style, who in ((ours, "-o", ours_label), (theirs, "--s", "Llama-2 (reported)")):
             pts = sorted((r[x], r[y]) for r in rows
                          if r["method"] == method and all(r.get(key) == value for key, value in where.items()))
             if pts:

@@ -37,7 +37,8 @@ def plot(ours: list[dict], theirs: list[dict]):
 
     fig, axes = plt.subplots(1, len(TEMPERATURES), figsize=(9, 4.2), sharey=True)
     for ax, temperature in zip(axes, TEMPERATURES):
-        plot_beside(ax, rows_of(ours, IID), theirs, "nodes", "tokens_per_step", temperature=temperature)
+        plot_beside(ax, rows_of(ours, IID), theirs, "nodes", "tokens_per_step", ours_label="SmolLM2 i.i.d. nodes (here)",
+                    temperature=temperature)
         for method in TREE_METHODS:
             pts = sorted((r["nodes"], r["tokens_per_step"], r["standard_error"]) for r in rows_of(ours, REAL)
                          if r["method"] == method and r["temperature"] == temperature)
