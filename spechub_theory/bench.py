@@ -15,7 +15,10 @@ Wall-clock numbers depend on the machine; the ratios are what the targets are st
 * tokens per step of a 31-node binary tree over every position of the shipped logged dataset
   (target: under a minute on one core);
 * optionally (``lp_scaling=True``, minutes) the largest V whose dense OTM LP solves in 30 s at
-  k = 2 and k = 3.
+  k = 2 and k = 3;
+* optionally (llm extra) scoring a draft tree's paths with both real models over the context's
+  cached keys and values (:class:`spechub_theory.llm.decode.Scorer`, what ``collect-trees`` and
+  ``validate`` use), against full forward passes over context and path.
 """
 
 from __future__ import annotations
@@ -156,6 +159,36 @@ def run_trees(data=None, nodes: int = 31, positions: int | None = None) -> list[
             name = f"{method} {nodes}-node tree ({len(data)} x {data.vocab_size})"
             lines.append(Timing(name, t, f"densify p, q ({floor:.1f} s)", t / floor, "< 60 s"))
     return lines
+
+
+def run_scorer(context: int = 120, paths: int = 16, length: int = 3, repeats: int = 3, seed: int = 0) -> list[Timing]:
+    """Both real models' logits after ``paths`` random paths of ``length`` tokens that follow one
+    random ``context``: the cached :class:`spechub_theory.llm.decode.Scorer` (the context's pass
+    included) against full forward passes over every context + path (needs the llm extra)."""
+    import torch
+
+    from .llm.decode import Scorer
+    from .llm.models import build_draft, load_model
+
+    target, _ = load_model()
+    draft = build_draft(target)
+    rng = np.random.default_rng(seed)
+    vocab = int(target.config.vocab_size)
+    ctx = rng.integers(0, vocab, context).tolist()
+    batch = [tuple(rng.integers(0, vocab, length).tolist()) for _ in range(paths)]
+
+    def full():
+        ids = torch.tensor([ctx + list(path) for path in batch])
+        with torch.no_grad():
+            return target(ids).logits[:, -1], draft(ids).logits[:, -1]
+
+    def cached():
+        scorer = Scorer(target, draft, ctx)
+        return scorer.logits(0, batch), scorer.logits(1, batch)
+
+    baseline, t = best_time(full, repeats), best_time(cached, repeats)
+    name = f"scoring {paths} paths of {length} after {context} tokens"
+    return [Timing(name, t, f"full ({baseline:.2f} s)", t / baseline, "<= 0.5x")]
 
 
 def dense_lp_limit(k: int, budget: float = 30.0, seed: int = 0) -> tuple[int, float, str]:

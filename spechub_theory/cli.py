@@ -175,6 +175,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--tree-positions", type=int, default=10_000,
                    help="positions the tree benchmark runs over: the shipped data repeated (default 10000)")
     b.add_argument("--lp-scaling", action="store_true", help="also find the largest V the dense LP solves in 30 s (minutes)")
+    b.add_argument("--llm", action="store_true", help="also time the real models' cached tree scoring (llm extra)")
     return parser
 
 
@@ -229,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "bench":
         lines = (bench.run(args.positions, args.vocab, args.repeats) + bench.run_optimum()
-                 + bench.run_trees(positions=args.tree_positions))
+                 + bench.run_trees(positions=args.tree_positions) + (bench.run_scorer() if args.llm else []))
         print(bench.report(lines))
         if args.lp_scaling:
             for k in (2, 3):

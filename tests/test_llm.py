@@ -147,3 +147,11 @@ def test_logged_trees_from_the_real_models(collected, tmp_path):
         exact = tokens_per_step(Tree.full(2, 7), method, source)
         sim = simulate_tree(Tree.full(2, 7), method, source, n=2000, seed=0)
         assert abs(sim.tokens_per_step_estimate - exact) < 5 * sim.standard_error + 1e-9
+
+
+def test_the_scorer_bench_times_both_ways_on_the_real_models():
+    from spechub_theory import bench
+
+    [line] = bench.run_scorer(context=8, paths=2, length=1, repeats=1)
+    assert line.seconds > 0 and line.ratio > 0 and line.baseline.startswith("full (")
+    assert line.name == "scoring 2 paths of 1 after 8 tokens" and line.met is not None

@@ -6,4 +6,8 @@
 * :mod:`.generate` -- batched sampling of continuations from chat prompts.
 * :mod:`.train_draft` -- distils the draft's adapter from the target's own generations.
 * :mod:`.collect` -- logs both models' distributions along text the target generates.
+* :mod:`.collect_trees` -- logs full draft trees along it.
+* :mod:`.decode` -- speculative decoding with draft trees and any verifier, over cached keys and values.
+* :mod:`.validate` -- checks the library against the real models: acceptance, tokens per step and
+  losslessness.
 """
