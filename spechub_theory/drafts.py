@@ -26,8 +26,15 @@ import numpy as np
 
 
 def top_tokens(q: np.ndarray, m: int) -> np.ndarray:
-    """The ``m`` most likely tokens of ``q`` in decreasing order of ``q`` (ties: lowest index)."""
-    return np.argsort(-q, kind="stable")[:m]
+    """The ``m`` most likely tokens of ``q`` in decreasing order of ``q`` (ties: lowest index).
+
+    O(V): the tokens at or above the m-th largest value (ties included), then a stable sort of those.
+    """
+    if m <= 0 or m >= q.size:
+        return np.argsort(-q, kind="stable")[: max(m, 0)]
+    cut = np.partition(q, q.size - m)[q.size - m]
+    candidates = np.flatnonzero(q >= cut)  # in increasing index order, so the stable sort breaks ties by index
+    return candidates[np.argsort(-q[candidates], kind="stable")][:m]
 
 
 def _choice_excluding(q: np.ndarray, excluded: np.ndarray, rng: np.random.Generator, n: int) -> np.ndarray:

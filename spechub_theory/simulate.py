@@ -114,8 +114,9 @@ def run_chains(verifier, law, p, q, k, n, rng):
     uniforms = rng.random((n, k + 2))
     tokens = np.empty(n, dtype=np.int64)
     kept = np.empty(n, dtype=np.int64)
+    prepared = verifier.prepared(p, q, k)
     for g, group_drafts in enumerate(unique):
         members = order[bounds[g] : bounds[g + 1]]
-        steps = verifier.chain(group_drafts, p, q)
+        steps = verifier.chain(group_drafts, p, q, **prepared)
         tokens[members], kept[members] = _walk(steps, group_drafts, uniforms[members], rng)
     return tokens, kept

@@ -5,6 +5,7 @@ import pytest
 from scipy import stats
 
 from spechub_theory import DRAFT_LAWS
+from spechub_theory.drafts import top_tokens
 
 Q = np.array([0.05, 0.0, 0.4, 0.25, 0.0, 0.2, 0.1])  # zero-mass tokens interleaved
 
@@ -43,3 +44,12 @@ def test_without_replacement_samples_a_qwen_sized_vocabulary_in_bulk():
     ordered = np.sort(samples, axis=1)
     assert samples.shape == (100_000, 4) and np.all(ordered[:, 1:] != ordered[:, :-1])
     assert np.all(q[samples] > 0)
+
+
+@pytest.mark.parametrize("m", [0, 1, 2, 3, 6, 7, 10])
+def test_top_tokens_is_a_stable_sort_by_decreasing_mass(m):
+    q = np.array([0.1, 0.3, 0.1, 0.0, 0.3, 0.1, 0.1])  # ties at 0.3 and at 0.1: lowest index first
+    expected = [1, 4, 0, 2, 5, 6, 3][:m]
+    assert top_tokens(q, m).tolist() == expected
+    big = np.random.default_rng(m).integers(0, 5, 10_000).astype(float)  # many ties
+    assert top_tokens(big, m).tolist() == np.argsort(-big, kind="stable")[:m].tolist()

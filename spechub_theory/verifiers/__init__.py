@@ -32,18 +32,26 @@ class Verifier:
 
     name: str
     drafts: str
-    procedure: Callable[[np.ndarray, np.ndarray, np.ndarray], Iterator[Step]]
+    procedure: Callable[..., Iterator[Step]]
     positions: Callable[[np.ndarray, np.ndarray, int], np.ndarray]
     k_values: str
+    #: What the procedure needs of ``(p, q, k)`` alone, computed once for many draft tuples: keyword
+    #: arguments of ``procedure`` (which computes them itself when they are not given).
+    setup: Callable[[np.ndarray, np.ndarray, int], dict] | None = None
 
     def supports(self, k: int) -> bool:
         """Whether the verifier is defined for ``k`` drafts (``k_values``: 'any', '1' or '2')."""
         return self.k_values == "any" or int(self.k_values) == k
 
-    def chain(self, drafts: np.ndarray, p: np.ndarray, q: np.ndarray) -> list[Step]:
-        """The procedure's steps up to the first certain one, probabilities clipped to ``[0, 1]``."""
+    def prepared(self, p: np.ndarray, q: np.ndarray, k: int) -> dict:
+        """The keyword arguments :meth:`chain` can reuse for every k-tuple of drafts at ``(p, q)``."""
+        return {} if self.setup is None else self.setup(p, q, k)
+
+    def chain(self, drafts: np.ndarray, p: np.ndarray, q: np.ndarray, **prepared) -> list[Step]:
+        """The procedure's steps up to the first certain one, probabilities clipped to ``[0, 1]``;
+        ``prepared`` is :meth:`prepared` at the same ``(p, q, len(drafts))``."""
         steps = []
-        for accept, emit in self.procedure(drafts, p, q):
+        for accept, emit in self.procedure(drafts, p, q, **prepared):
             steps.append((min(max(accept, 0.0), 1.0), emit))
             if accept >= 1.0:
                 break
@@ -58,7 +66,7 @@ VERIFIERS: dict[str, Verifier] = {
         Verifier("rrs", "iid", rrs.procedure, rrs.positions, "any"),
         Verifier("rrs_wo", "wo", rrs_wo.procedure, rrs_wo.positions, "any"),
         Verifier("spechub", "hub", spechub.procedure, spechub.positions, "2"),
-        Verifier("kseq", "iid", kseq.procedure, kseq.positions, "any"),
+        Verifier("kseq", "iid", kseq.procedure, kseq.positions, "any", kseq.setup),
         Verifier("nss", "iid", nss.procedure, nss.positions, "any"),
         Verifier("greedy", "greedy", greedy.procedure, greedy.positions, "any"),
     )

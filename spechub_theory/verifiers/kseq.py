@@ -18,8 +18,13 @@ from .. import kernels
 from .single import normalized
 
 
-def procedure(drafts, p, q):
-    rho = kernels.kseq_rho(p, q, len(drafts))
+def setup(p, q, k):
+    """``rho`` depends on ``(p, q, k)`` only: computed once for every draft tuple of a position."""
+    return {"rho": kernels.kseq_rho(p, q, k)}
+
+
+def procedure(drafts, p, q, rho=None):
+    rho = kernels.kseq_rho(p, q, len(drafts)) if rho is None else rho
     m = np.minimum(q, p / rho)
     beta = m.sum()
     gamma = sum((1.0 - beta) ** j for j in range(len(drafts)))
