@@ -182,7 +182,7 @@ def pair_pvalue(scorer: Scorer, pairs: np.ndarray, temperature: float) -> float:
     return pooled_chisquare(np.concatenate(counts), np.concatenate(probs))
 
 
-#: Sample sizes: small on the CPU (11 minutes on two cores), larger on a GPU. The node checks and
+#: Sample sizes: small on the CPU (10 minutes on two cores), larger on a GPU. The node checks and
 #: each step's verification run in NumPy on the CPU whatever the device (about 2-8 s per 4,000
 #: simulated verifications at a flat real context), so the GPU sizes grow them 5x, and the
 #: model-bound decode and pair checks 5-7x.
