@@ -125,23 +125,20 @@ def _parser() -> argparse.ArgumentParser:
     tree.add_argument("--positions", type=int, default=2000, help="positions in the node pool")
     tree.add_argument("--seed", type=int, default=0)
     c = sub.add_parser("collect", help="log target and draft distributions along generated text (llm extra)")
+    _model_arguments(c)
     c.add_argument("--out", type=Path, required=True, help="dataset directory to write")
     c.add_argument("--prompts", type=Path, default=PROMPTS, help="JSON-lines prompts (default: the shipped set)")
-    c.add_argument("--target", help="GGUF file or Hugging Face directory (default: SmolLM2-135M-Instruct)")
-    c.add_argument("--draft", help="a draft sharing the target's tokenizer (default: the project's early-exit draft)")
     c.add_argument("--exit-layer", type=int, help="exit layer of a draft trained without a stored adapter")
     c.add_argument("--max-new-tokens", type=int, default=100)
     c.add_argument("--max-tail-mass", type=float, default=1e-3)
     c.add_argument("--every", type=int, default=1, help="keep one generated position in this many")
     c.add_argument("--seed", type=int, default=0)
-    c.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     c.add_argument("--batch", type=int, default=8)
     c.add_argument("--overwrite", action="store_true", help="replace an existing dataset at --out")
     ct = sub.add_parser("collect-trees", help="log full draft trees along generated text (llm extra)")
+    _model_arguments(ct)
     ct.add_argument("--out", type=Path, required=True, help="dataset directory to write")
     ct.add_argument("--prompts", type=Path, default=PROMPTS, help="JSON-lines prompts (default: the shipped set)")
-    ct.add_argument("--target", help="GGUF file or Hugging Face directory (default: SmolLM2-135M-Instruct)")
-    ct.add_argument("--draft", help="a draft sharing the target's tokenizer (default: the project's early-exit draft)")
     ct.add_argument("--roots", type=int, default=24, help="trees per law and temperature")
     ct.add_argument("--laws", nargs="+", default=["iid", "wo", "hub"], help="draft laws (default: iid wo hub)")
     ct.add_argument("--temperatures", type=float, nargs="+", default=[0.6, 1.0])
@@ -149,9 +146,9 @@ def _parser() -> argparse.ArgumentParser:
     ct.add_argument("--depth", type=int, default=4, help="levels of drafts (4: a 31-node binary tree)")
     ct.add_argument("--max-tail-mass", type=float, default=1e-2)
     ct.add_argument("--seed", type=int, default=0)
-    ct.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     ct.add_argument("--overwrite", action="store_true", help="replace an existing dataset at --out")
     val = sub.add_parser("validate", help="check acceptance and losslessness on the real models (llm extra)")
+    _model_arguments(val)
     val.add_argument("--contexts", type=int, default=6, help="contexts of the node checks (a third of them for pairs)")
     val.add_argument("--n", type=int, help="simulated verifications per node check (default 4000 on CPU, 20000 on CUDA)")
     val.add_argument("--pairs", type=int, help="two-token continuations per pair check (default 300 on CPU, 2000 on CUDA)")
@@ -161,9 +158,6 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("--temperature", type=float, default=1.0)
     val.add_argument("--kinds", nargs="+", choices=["node", "decode", "pairs"], default=["node", "decode", "pairs"])
     val.add_argument("--seed", type=int, default=0)
-    val.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    val.add_argument("--target", help="GGUF file or Hugging Face directory (default: SmolLM2-135M-Instruct)")
-    val.add_argument("--draft", help="a draft sharing the target's tokenizer (default: the project's early-exit draft)")
     val.add_argument("--data", type=Path, help="dataset collected with the target, for contexts and prompts (default: shipped)")
     r = sub.add_parser("reproduce", help="every figure and the claims table of the SpecHub paper (the main job)")
     r.add_argument("--out", type=Path, default=Path("figures"), help="output folder (default ./figures)")
@@ -177,6 +171,13 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--lp-scaling", action="store_true", help="also find the largest V the dense LP solves in 30 s (minutes)")
     b.add_argument("--llm", action="store_true", help="also time the real models' cached tree scoring (llm extra)")
     return parser
+
+
+def _model_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--target``, ``--draft`` and ``--device``, shared by the commands that run the real models."""
+    parser.add_argument("--target", help="GGUF file or Hugging Face directory (default: SmolLM2-135M-Instruct)")
+    parser.add_argument("--draft", help="a draft sharing the target's tokenizer (default: the project's early-exit draft)")
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
 
 
 def _llm(command: str, module: str, function: str):

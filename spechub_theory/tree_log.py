@@ -59,12 +59,12 @@ def grow_trees(score: Scorer, roots: int, laws, temperatures, branching: int, de
                         if parent >= 0:
                             children[parent][slot] = pos
                         support = truncated_support(t_logits, d_logits, max_tail_mass)
-                        q = stored_law(support, np.asarray(d_logits)[support].astype(np.float32), temperature,
-                                       np.zeros(len(d_logits)))
+                        d_kept = np.asarray(d_logits)[support]
+                        q = stored_law(support, d_kept.astype(np.float32), temperature, np.zeros(len(d_logits)))
                         drawn = DRAFT_LAWS[law].sample(q, branching, rng, 1)[0]
                         supports.append(support)
                         target.append(np.asarray(t_logits)[support])
-                        draft.append(np.asarray(d_logits)[support])
+                        draft.append(d_kept)
                         drafts.append(drawn)
                         children.append([-1] * branching)
                         root_of.append(root)

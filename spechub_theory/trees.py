@@ -310,6 +310,10 @@ class LoggedTrees:
             self._kept[key] = chain_outcome(VERIFIERS[name], self.drafts[position], p, q)[1]
         return self._kept[key]
 
+    def contexts(self, tree: Tree, method: str) -> np.ndarray:
+        """The context (root index, ``prompt_ids``) of every tree :meth:`per_tree` returns, in its order."""
+        return np.asarray(self.data.arrays["prompt_ids"])[self._roots(tree, method)[1]]
+
     def per_tree(self, tree: Tree, method: str) -> np.ndarray:
         """Exact tokens per step of every logged tree the method verifies, given its drafts."""
         name, roots = self._roots(tree, method)

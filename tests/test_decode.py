@@ -12,9 +12,10 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 from spechub_theory import Tree, acceptance_rate  # noqa: E402
-from spechub_theory.llm.decode import Scorer, decode, first_two, softmax, step  # noqa: E402
+from spechub_theory.llm.decode import Scorer, decode, first_two, step  # noqa: E402
 from spechub_theory.llm.generate import sample  # noqa: E402
 from spechub_theory.llm.validate import pair_pvalue  # noqa: E402
+from spechub_theory.synthetic import process  # noqa: E402
 
 V = 12
 CONTEXT = [3, 1, 4, 1, 5, 9, 2, 6]
@@ -58,7 +59,7 @@ def test_a_depth_one_step_emits_one_plus_the_acceptance_rate(models):
     # length is 1 + alpha exactly, alpha = acceptance_rate at the root (an independent closed form).
     target, draft = models
     scorer = Scorer(target, draft, CONTEXT, memo=2)
-    p, q = (softmax(scorer.last[m], 0.8) for m in (0, 1))
+    p, q = (process(scorer.last[m], 0.8) for m in (0, 1))
     rng = np.random.default_rng(0)
     for method, k in (("rrs", 2), ("spechub", 2), ("rrs_wo", 3)):
         alpha = float(acceptance_rate(p, q, method, k))
@@ -90,9 +91,9 @@ def test_two_token_law_is_the_targets_and_the_check_can_fail(models):
         pairs = first_two(scorer, tree, method, 1.0, 3000, rng)
         assert pair_pvalue(scorer, pairs, 1.0) > 1e-4, method
     # Pairs from the draft model's own two-token law: the check must reject them.
-    q1 = softmax(scorer.last[1], 1.0)
+    q1 = process(scorer.last[1], 1.0)
     y1 = rng.choice(V, size=3000, p=q1)
-    y2 = np.array([rng.choice(V, p=softmax(scorer.logits(1, [(int(y),)])[0], 1.0)) for y in y1])
+    y2 = np.array([rng.choice(V, p=process(scorer.logits(1, [(int(y),)])[0], 1.0)) for y in y1])
     assert pair_pvalue(scorer, np.column_stack([y1, y2]), 1.0) < 1e-6
 
 

@@ -5,7 +5,8 @@ Sun et al. 2024):
 
 1. The draft model grows the tree level by level. At every internal node ``v`` the node's draft
    law (the one its verifier is defined for, :func:`spechub_theory.trees.node_method`) draws the
-   node's children from ``q_v = softmax(z_draft(c + path(v)) / T)``, all 49,152 tokens.
+   node's children from ``q_v = softmax(z_draft(c + path(v)) / T)`` over all 49,152 tokens (the
+   engines' temperature step, :func:`spechub_theory.synthetic.process`).
 2. The target scores every node of the tree (one batched pass over the cached context):
    ``p_v = softmax(z_target(c + path(v)) / T)``.
 3. From the root, the node's verifier walks its rejection chain with uniforms
@@ -22,6 +23,7 @@ rate before its drafts are drawn (:func:`spechub_theory.acceptance_rate`).
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 from dataclasses import dataclass
 
@@ -32,23 +34,23 @@ from .. import acceptance_rate, validate
 from ..drafts import DRAFT_LAWS
 from ..exact import chain_outcome
 from ..simulate import walk
+from ..synthetic import process
 from ..trees import Tree, node_method, step_value
 from ..verifiers import VERIFIERS
 
 
+@functools.cache
+def _cache_keyword(model_class) -> str:
+    """The forward keyword of the cached keys and values: transformers 5 renamed ``past_key_values`` to ``cache``."""
+    return "cache" if "cache" in inspect.signature(model_class.forward).parameters else "past_key_values"
+
+
 def _forward(model, ids: torch.Tensor, cache):
     """``(logits, cache)`` of ``model`` on ``ids`` after the cached keys and values (``cache=None``: none)."""
-    name = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"  # transformers 5 renamed it
+    name = _cache_keyword(type(model))
     with torch.no_grad():
         out = model(ids, use_cache=True, **({name: cache} if cache is not None else {}))
     return out.logits, getattr(out, name)
-
-
-def softmax(logits: np.ndarray, temperature: float) -> np.ndarray:
-    """``softmax(logits / temperature)`` over the last axis, in float64."""
-    z = np.asarray(logits, dtype=np.float64) / temperature
-    w = np.exp(z - z.max(-1, keepdims=True))
-    return w / w.sum(-1, keepdims=True)
 
 
 class Scorer:
@@ -120,37 +122,37 @@ def step(scorer: Scorer, tree: Tree, method: str, temperature: float, rng: np.ra
     if not tree.children[0]:
         raise ValueError("tree: the root needs at least one draft")
     n = tree.n_nodes
+    verifier = {v: VERIFIERS[node_method(method, len(kids))] for v, kids in enumerate(tree.children) if kids}
     paths: list[tuple[int, ...]] = [tuple(root)] + [()] * (n - 1)
-    drafts: list[np.ndarray | None] = [None] * n
+    drafts: dict[int, np.ndarray] = {}
     q: dict[int, np.ndarray] = {}
     for depth in range(max(tree.depths) + 1):
-        internal = [v for v in range(n) if tree.depths[v] == depth and tree.children[v]]
+        internal = [v for v in verifier if tree.depths[v] == depth]
         if not internal:
             continue
         for v, z in zip(internal, scorer.logits(1, [paths[v] for v in internal])):
             kids = tree.children[v]
-            q[v] = softmax(z, temperature)
-            law = DRAFT_LAWS[VERIFIERS[node_method(method, len(kids))].drafts]
-            drafts[v] = law.sample(q[v], len(kids), rng, 1)[0]
+            q[v] = process(z, temperature)
+            drafts[v] = DRAFT_LAWS[verifier[v].drafts].sample(q[v], len(kids), rng, 1)[0]
             for c, x in zip(kids, drafts[v]):
                 paths[c] = paths[v] + (int(x),)
-    p = softmax(scorer.logits(0, paths), temperature)
+    p = process(scorer.logits(0, paths), temperature)
 
     def kept(v, kids):
-        return chain_outcome(VERIFIERS[node_method(method, len(kids))], drafts[v], p[v], q[v])[1]
+        return chain_outcome(verifier[v], drafts[v], p[v], q[v])[1]
 
     emitted, v = [], 0
     while tree.children[v]:
-        kids = tree.children[v]
-        tokens, chosen = walk(VERIFIERS[node_method(method, len(kids))], drafts[v], p[v], q[v], 1, rng)
+        tokens, chosen = walk(verifier[v], drafts[v], p[v], q[v], 1, rng)
         emitted.append(int(tokens[0]))
         if chosen[0] < 0:
             break
-        v = kids[int(chosen[0])]
+        v = tree.children[v][int(chosen[0])]
     else:
         emitted.append(int(rng.choice(p.shape[1], p=p[v])))  # a leaf: the bonus token
-    k = len(tree.children[0])  # the root kept a draft exactly when the walk left it
-    return Step(tuple(emitted), step_value(tree, kept), v != 0, float(acceptance_rate(p[0], q[0], node_method(method, k), k)))
+    # the root kept a draft exactly when the walk left it
+    return Step(tuple(emitted), step_value(tree, kept), v != 0,
+                float(acceptance_rate(p[0], q[0], verifier[0].name, len(tree.children[0]))))
 
 
 def decode(target, draft, prompt_ids, tree: Tree, method: str, *, temperature: float = 1.0, max_new_tokens: int = 64,

@@ -28,9 +28,10 @@ from scipy import stats
 
 from .. import acceptance_rate, load_logged, simulate
 from ..logged import LoggedData
+from ..synthetic import process
 from ..trees import NodePool, Tree, tokens_per_step
 from .collect import load_pair
-from .decode import Scorer, decode, first_two, softmax
+from .decode import Scorer, decode, first_two
 from .generate import chat_ids
 
 METHODS = (("single", 1), ("rrs", 2), ("rrs_wo", 2), ("spechub", 2), ("kseq", 2), ("greedy", 3), ("nss", 2))
@@ -108,7 +109,7 @@ def node_checks(target, draft, contexts, n: int, methods, temperature: float, se
     checks = []
     for c, ids in enumerate(contexts):
         scorer = Scorer(target, draft, ids)
-        p, q = (softmax(scorer.last[m], temperature) for m in (0, 1))
+        p, q = (process(scorer.last[m], temperature) for m in (0, 1))
         for m, (method, k) in enumerate(methods):
             exact = float(acceptance_rate(p, q, method, k))
             sim = simulate(p, q, method, k, n=n, seed=[seed, c, m])
@@ -153,10 +154,10 @@ def pair_checks(target, draft, contexts, n: int, methods, temperature: float, se
     checks = []
     for c, ids in enumerate(contexts):
         scorer = Scorer(target, draft, ids, memo=1)
-        p1 = softmax(scorer.last[0], temperature)
+        p1 = process(scorer.last[0], temperature)
+        top = int(np.argmax(p1))
         for m, (method, k) in enumerate(methods):
             pairs = first_two(scorer, tree_for(k, 1), method, temperature, n, np.random.default_rng([seed, c, m]))
-            top = int(np.argmax(p1))
             hits = float(np.mean(pairs[:, 0] == top))
             z = z_score([n * hits], [n * p1[top]], n * p1[top] * (1 - p1[top]))
             checks.append(Check(f"pairs, context {c}, {method} k={k}: first token is the target's argmax",
@@ -171,11 +172,11 @@ def pair_pvalue(scorer: Scorer, pairs: np.ndarray, temperature: float) -> float:
     Cells: every ``(y1, y2)`` for the first tokens expected at least 5 times (at most 50 of them),
     and one cell for all other first tokens."""
     n = len(pairs)
-    p1 = softmax(scorer.last[0], temperature)
+    p1 = process(scorer.last[0], temperature)
     tested = [int(y) for y in np.argsort(-p1)[:50] if n * p1[y] >= 5]
     probs, counts = [], []
     for y, z in zip(tested, scorer.logits(0, [(y,) for y in tested])):
-        probs.append(p1[y] * softmax(z, temperature))
+        probs.append(p1[y] * process(z, temperature))
         counts.append(np.bincount(pairs[pairs[:, 0] == y, 1], minlength=p1.size))
     probs.append([max(1.0 - p1[tested].sum(), 0.0)])
     counts.append([np.count_nonzero(~np.isin(pairs[:, 0], tested))])

@@ -26,7 +26,6 @@ import numpy as np
 
 from ..logged import load_logged
 from ..trees import LoggedTrees, Tree
-from ..verifiers import VERIFIERS
 from .common import TREE_METHODS, provenance
 
 SUMMARY = files("spechub_theory") / "data" / "real_trees.csv"
@@ -46,11 +45,10 @@ def summarize(tree_log, out=SUMMARY, temperatures=(0.6, 1.0), overwrite: bool = 
         if source.branching != 2:
             raise ValueError(f"tree_log: {data.path} holds {source.branching}-ary trees; the summary is of binary trees")
         for method in TREE_METHODS:
-            # per_tree follows the order of the law's trees in source.roots; a tree's context is its root's prompt id
-            contexts = np.asarray(data.arrays["prompt_ids"])[source.roots[VERIFIERS[method].drafts]]
             for nodes in SIZES[: source.depth]:
-                values = source.per_tree(Tree.full(2, nodes), method)
-                rows += [(temperature, method, nodes, int(c), f"{v:.12g}") for c, v in zip(contexts, values)]
+                tree = Tree.full(2, nodes)
+                rows += [(temperature, method, nodes, int(c), f"{v:.12g}")
+                         for c, v in zip(source.contexts(tree, method), source.per_tree(tree, method))]
     tmp = out.with_suffix(".tmp")
     with open(tmp, "w", newline="") as f:
         writer = csv.writer(f)
