@@ -1,14 +1,20 @@
 """The ``spechub-theory`` command.
 
-``spechub-theory`` (or ``spechub-theory table``) prints every verifier's exact acceptance, and the
-optimum of every draft law, against the number of drafts on a synthetic LLM-like family; ``spechub-theory bench`` prints the
-benchmarks as ratios to baselines timed in the same run.
+Its commands: ``table`` (the default: every verifier's exact acceptance and every draft law's
+optimum against the number of drafts, on a synthetic LLM-like family), ``tree`` (tokens per step on
+full binary trees), ``reproduce`` (the SpecHub paper's figures and claims), ``bench`` (benchmarks
+as ratios to baselines timed in the same run), and with the ``llm`` extra ``collect``,
+``collect-trees`` and ``validate`` (the real models).
+
+Every error is one line on standard error naming the flag or file, with exit status 2; Ctrl-C
+stops with one line and status 130.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import sys
 from pathlib import Path
 
@@ -17,6 +23,7 @@ import numpy as np
 from . import bench
 from .acceptance import acceptance_rate
 from .drafts import DRAFT_LAWS
+from .llm import VALIDATED_METHODS as VALIDATED
 from .logged import load_logged
 from .optimal import optimal_acceptance_rate
 from .synthetic import llm_like_logits, process
@@ -46,7 +53,7 @@ def acceptance_table(vocab: int, positions: int, ks: list[int], temperature: flo
         for k in ks:
             if not verifier.supports(k):
                 cells.append("·")
-            elif name == "rrs_wo" and float(vocab) ** (k - 1) > RRS_WO_BUDGET:
+            elif name == "rrs_wo" and (k - 1) * math.log(vocab) > math.log(RRS_WO_BUDGET):
                 cells.append("—")
                 notes.append(f"rrs_wo at k = {k} costs O(V^{k - 1} log V) per position; use a smaller --vocab")
             else:
@@ -105,69 +112,116 @@ def tree_table(methods, sizes, temperatures, data, vocab: int, positions: int, s
     return "\n".join(lines)
 
 
+class _Parser(argparse.ArgumentParser):
+    """Errors as one line naming the command and the flag, exit status 2 (argparse prints the usage too)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _number(kind, name: str, low=None, high=None, low_open: bool = False, high_open: bool = False):
+    """An argparse type: ``kind`` within the bounds, refused with a message naming the bounds."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {name}, got {text!r}") from None
+        if (low is not None and (value < low or (low_open and value == low))) or (
+                high is not None and (value > high or (high_open and value == high))) or value != value:
+            raise argparse.ArgumentTypeError(f"expected {name}, got {text!r}")
+        return value
+    parse.__name__ = name  # argparse names the type in its messages
+    return parse
+
+
+POSITIVE = _number(int, "a positive integer", 1)
+NONNEGATIVE = _number(int, "a non-negative integer", 0)
+#: Draft counts the table accepts (each verifier and optimum refuses what it cannot compute itself).
+DRAFTS = _number(int, "a number of drafts between 1 and 64", 1, 64)
+TEMPERATURE = _number(float, "a temperature >= 0", 0.0)
+LOGGED_TEMPERATURE = _number(float, "a temperature in (0, 1] (logged data is stored at T = 1)", 0.0, 1.0, low_open=True)
+TAIL_MASS = _number(float, "a tail mass in (0, 1)", 0.0, 1.0, low_open=True, high_open=True)
+DESCRIPTION = ("Exact acceptance rates, output laws and optima of multi-draft speculative decoding verifiers. "
+               "Without a command it prints the table command's output.")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="spechub-theory", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command")
-    table = sub.add_parser("table", help="acceptance of every verifier against k (the default)")
-    table.add_argument("--vocab", type=int, default=2000, help="vocabulary size V (default 2000)")
-    table.add_argument("--positions", type=int, default=100, help="positions averaged (default 100)")
-    table.add_argument("--k", type=int, nargs="+", default=[1, 2, 3, 4], help="draft counts (default 1 2 3 4)")
-    table.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1)")
-    table.add_argument("--seed", type=int, default=0, help="seed of the synthetic family (default 0)")
-    tree = sub.add_parser("tree", help="tokens per step on full binary trees")
-    tree.add_argument("--methods", nargs="+", default=["rrs", "rrs_wo", "spechub"])
-    tree.add_argument("--nodes", type=int, nargs="+", default=[3, 7, 15, 31], help="tree sizes, root included")
-    tree.add_argument("--temperatures", type=float, nargs="+", default=[0.6, 1.0])
-    tree.add_argument(
-        "--data", default="default", help="a logged dataset directory, 'default' (shipped) or 'synthetic'"
-    )
-    tree.add_argument("--vocab", type=int, default=2000, help="vocabulary of the synthetic family")
-    tree.add_argument("--positions", type=int, default=2000, help="positions in the node pool")
-    tree.add_argument("--seed", type=int, default=0)
-    c = sub.add_parser("collect", help="log target and draft distributions along generated text (llm extra)")
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+    parser = _Parser(prog="spechub-theory", description=DESCRIPTION, formatter_class=fmt)
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+    table = sub.add_parser("table", help="acceptance of every verifier against k (the default)", formatter_class=fmt)
+    table.add_argument("--vocab", type=POSITIVE, default=2000, help="vocabulary size V of the synthetic family")
+    table.add_argument("--positions", type=POSITIVE, default=100, help="positions averaged")
+    table.add_argument("--k", type=DRAFTS, nargs="+", default=[1, 2, 3, 4], help="draft counts")
+    table.add_argument("--temperature", type=TEMPERATURE, default=1.0, help="sampling temperature")
+    table.add_argument("--seed", type=NONNEGATIVE, default=0, help="seed of the synthetic family")
+    tree = sub.add_parser("tree", help="tokens per step on full binary trees", formatter_class=fmt)
+    tree.add_argument("--methods", nargs="+", default=["rrs", "rrs_wo", "spechub"], choices=list(VERIFIERS),
+                      metavar="METHOD", help=f"verifiers, of {', '.join(VERIFIERS)}")
+    tree.add_argument("--nodes", type=POSITIVE, nargs="+", default=[3, 7, 15, 31], help="tree sizes, root included")
+    tree.add_argument("--temperatures", type=LOGGED_TEMPERATURE, nargs="+", default=[0.6, 1.0],
+                      help="sampling temperatures")
+    tree.add_argument("--data", default="default",
+                      help="a logged dataset directory, 'default' (the shipped one) or 'synthetic'")
+    tree.add_argument("--vocab", type=POSITIVE, default=2000, help="vocabulary of the synthetic family")
+    tree.add_argument("--positions", type=POSITIVE, default=2000, help="positions in the node pool")
+    tree.add_argument("--seed", type=NONNEGATIVE, default=0, help="seed of the synthetic family")
+    c = sub.add_parser("collect", help="log target and draft distributions along generated text (llm extra)",
+                       formatter_class=fmt)
     _model_arguments(c)
     c.add_argument("--out", type=Path, required=True, help="dataset directory to write")
-    c.add_argument("--prompts", type=Path, default=PROMPTS, help="JSON-lines prompts (default: the shipped set)")
-    c.add_argument("--exit-layer", type=int, help="exit layer of a draft trained without a stored adapter")
-    c.add_argument("--max-new-tokens", type=int, default=100)
-    c.add_argument("--max-tail-mass", type=float, default=1e-3)
-    c.add_argument("--every", type=int, default=1, help="keep one generated position in this many")
-    c.add_argument("--seed", type=int, default=0)
-    c.add_argument("--batch", type=int, default=8)
-    c.add_argument("--overwrite", action="store_true", help="replace an existing dataset at --out")
-    ct = sub.add_parser("collect-trees", help="log full draft trees along generated text (llm extra)")
+    c.add_argument("--prompts", type=Path, default=PROMPTS, help="JSON-lines prompts")
+    c.add_argument("--exit-layer", type=POSITIVE, help="exit layer of a draft trained without a stored adapter")
+    c.add_argument("--max-new-tokens", type=POSITIVE, default=100, help="tokens generated per prompt")
+    c.add_argument("--max-tail-mass", type=TAIL_MASS, default=1e-3,
+                   help="mass at T = 1 left out of each stored distribution")
+    c.add_argument("--every", type=POSITIVE, default=1, help="keep one generated position in this many")
+    c.add_argument("--seed", type=NONNEGATIVE, default=0, help="seed of the sampled continuations")
+    c.add_argument("--batch", type=POSITIVE, default=8, help="prompts generated at once")
+    c.add_argument("--overwrite", action="store_true", help="replace an existing dataset of this library at --out")
+    ct = sub.add_parser("collect-trees", help="log full draft trees along generated text (llm extra)",
+                        formatter_class=fmt)
     _model_arguments(ct)
     ct.add_argument("--out", type=Path, required=True, help="dataset directory to write")
-    ct.add_argument("--prompts", type=Path, default=PROMPTS, help="JSON-lines prompts (default: the shipped set)")
-    ct.add_argument("--roots", type=int, default=24, help="trees per law and temperature")
-    ct.add_argument("--laws", nargs="+", default=["iid", "wo", "hub"], help="draft laws (default: iid wo hub)")
-    ct.add_argument("--temperatures", type=float, nargs="+", default=[0.6, 1.0])
-    ct.add_argument("--branching", type=int, default=2)
-    ct.add_argument("--depth", type=int, default=4, help="levels of drafts (4: a 31-node binary tree)")
-    ct.add_argument("--max-tail-mass", type=float, default=1e-2)
-    ct.add_argument("--seed", type=int, default=0)
-    ct.add_argument("--overwrite", action="store_true", help="replace an existing dataset at --out")
-    val = sub.add_parser("validate", help="check acceptance and losslessness on the real models (llm extra)")
+    ct.add_argument("--prompts", type=Path, default=PROMPTS, help="JSON-lines prompts")
+    ct.add_argument("--roots", type=POSITIVE, default=24, help="trees per law and temperature")
+    ct.add_argument("--laws", nargs="+", default=["iid", "wo", "hub"], choices=list(DRAFT_LAWS), metavar="LAW",
+                    help=f"draft laws, of {', '.join(DRAFT_LAWS)}")
+    ct.add_argument("--temperatures", type=LOGGED_TEMPERATURE, nargs="+", default=[0.6, 1.0],
+                    help="sampling temperatures")
+    ct.add_argument("--branching", type=POSITIVE, default=2, help="children of every internal node")
+    ct.add_argument("--depth", type=POSITIVE, default=4, help="levels of drafts (4: a 31-node binary tree)")
+    ct.add_argument("--max-tail-mass", type=TAIL_MASS, default=1e-2,
+                    help="mass at T = 1 left out of each stored distribution")
+    ct.add_argument("--seed", type=NONNEGATIVE, default=0, help="seed of the roots and drafts")
+    ct.add_argument("--overwrite", action="store_true", help="replace an existing dataset of this library at --out")
+    val = sub.add_parser("validate", help="check acceptance and losslessness on the real models (llm extra)",
+                         formatter_class=fmt)
     _model_arguments(val)
-    val.add_argument("--contexts", type=int, default=6, help="contexts of the node checks (a third of them for pairs)")
-    val.add_argument("--n", type=int, help="simulated verifications per node check (default 4000 on CPU, 20000 on CUDA)")
-    val.add_argument("--pairs", type=int, help="two-token continuations per pair check (default 300 on CPU, 2000 on CUDA)")
-    val.add_argument("--prompts", type=int, help="prompts each method decodes (default 3 on CPU, 16 on CUDA)")
-    val.add_argument("--max-new-tokens", type=int, help="tokens decoded per prompt (default 48 on CPU, 128 on CUDA)")
-    val.add_argument("--depth", type=int, default=2, help="levels of drafts of the decoding trees")
-    val.add_argument("--temperature", type=float, default=1.0)
-    val.add_argument("--kinds", nargs="+", choices=["node", "decode", "pairs"], default=["node", "decode", "pairs"])
-    val.add_argument("--seed", type=int, default=0)
+    val.add_argument("--methods", nargs="+", choices=[m for m, _ in VALIDATED], default=[m for m, _ in VALIDATED],
+                     metavar="METHOD",
+                     help="verifiers to check, of " + ", ".join(f"{m} (k = {k})" for m, k in VALIDATED))
+    val.add_argument("--contexts", type=POSITIVE, default=6, help="contexts of the node checks (a third of them for pairs)")
+    val.add_argument("--n", type=POSITIVE, help="simulated verifications per node check (default 4000 on CPU, 20000 on CUDA)")
+    val.add_argument("--pairs", type=POSITIVE, help="two-token continuations per pair check (default 300 on CPU, 2000 on CUDA)")
+    val.add_argument("--prompts", type=POSITIVE, help="prompts each method decodes (default 3 on CPU, 16 on CUDA)")
+    val.add_argument("--max-new-tokens", type=POSITIVE, help="tokens decoded per prompt (default 48 on CPU, 128 on CUDA)")
+    val.add_argument("--depth", type=POSITIVE, default=2, help="levels of drafts of the decoding trees")
+    val.add_argument("--temperature", type=LOGGED_TEMPERATURE, default=1.0, help="sampling temperature")
+    val.add_argument("--kinds", nargs="+", choices=["node", "decode", "pairs"], default=["node", "decode", "pairs"],
+                     help="which checks to run")
+    val.add_argument("--seed", type=NONNEGATIVE, default=0, help="seed of every check")
     val.add_argument("--data", type=Path, help="dataset collected with the target, for contexts and prompts (default: shipped)")
-    r = sub.add_parser("reproduce", help="every figure and the claims table of the SpecHub paper (the main job)")
-    r.add_argument("--out", type=Path, default=Path("figures"), help="output folder (default ./figures)")
+    r = sub.add_parser("reproduce", help="every figure and the claims table of the SpecHub paper (the main job)",
+                       formatter_class=fmt)
+    r.add_argument("--out", type=Path, help="output folder (default ./figures, or ./figures/quick with --quick)")
     r.add_argument("--quick", action="store_true", help="fewer positions and smaller grids: under 2 minutes")
-    b = sub.add_parser("bench", help="benchmarks as ratios to baselines timed in the same run")
-    b.add_argument("--positions", type=int, default=256)
-    b.add_argument("--vocab", type=int, default=32_000)
-    b.add_argument("--repeats", type=int, default=5)
-    b.add_argument("--tree-positions", type=int, default=10_000,
-                   help="positions the tree benchmark runs over: the shipped data repeated (default 10000)")
+    b = sub.add_parser("bench", help="benchmarks as ratios to baselines timed in the same run", formatter_class=fmt)
+    b.add_argument("--positions", type=POSITIVE, default=256, help="positions of the batched benchmarks")
+    b.add_argument("--vocab", type=POSITIVE, default=32_000, help="vocabulary of the batched benchmarks")
+    b.add_argument("--repeats", type=POSITIVE, default=5, help="timings per benchmark (the best is kept)")
+    b.add_argument("--tree-positions", type=POSITIVE, default=10_000,
+                   help="positions the tree benchmark runs over: the shipped data repeated")
     b.add_argument("--lp-scaling", action="store_true", help="also find the largest V the dense LP solves in 30 s (minutes)")
     b.add_argument("--llm", action="store_true", help="also time the real models' cached tree scoring (llm extra)")
     return parser
@@ -177,7 +231,8 @@ def _model_arguments(parser: argparse.ArgumentParser) -> None:
     """``--target``, ``--draft`` and ``--device``, shared by the commands that run the real models."""
     parser.add_argument("--target", help="GGUF file or Hugging Face directory (default: SmolLM2-135M-Instruct)")
     parser.add_argument("--draft", help="a draft sharing the target's tokenizer (default: the project's early-exit draft)")
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                        help="where the models run (auto: cuda when torch sees one)")
 
 
 def _llm(command: str, module: str, function: str):
@@ -219,7 +274,8 @@ def _validate(args) -> int:
     validate = _llm("validate", "validate", "validate")
     if validate is None:
         return 2
-    checks = validate(args.contexts, args.n, kinds=args.kinds, pairs=args.pairs, prompts=args.prompts,
+    methods = tuple((m, k) for m, k in VALIDATED if m in args.methods)
+    checks = validate(args.contexts, args.n, methods, kinds=args.kinds, pairs=args.pairs, prompts=args.prompts,
                       max_new_tokens=args.max_new_tokens, depth=args.depth, temperature=args.temperature, seed=args.seed,
                       device=args.device, target=args.target, draft=args.draft, data=args.data)
     failed = [c for c in checks if not c.passed]
@@ -227,8 +283,7 @@ def _validate(args) -> int:
     return 1 if failed else 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def _run(args) -> int:
     if args.command == "bench":
         lines = (bench.run(args.positions, args.vocab, args.repeats) + bench.run_optimum()
                  + bench.run_trees(positions=args.tree_positions) + (bench.run_scorer() if args.llm else []))
@@ -238,29 +293,49 @@ def main(argv: list[str] | None = None) -> int:
                 v, seconds, why = bench.dense_lp_limit(k)
                 print(f"dense OTM LP, k={k}: largest V solved within 30 s: V={v} ({seconds:.1f} s); next: {why}")
         return 0
+    if args.command == "collect":
+        return _collect(args)
+    if args.command == "collect-trees":
+        return _collect_trees(args)
+    if args.command == "validate":
+        return _validate(args)
+    if args.command == "reproduce":
+        from .reproduce import reproduce, text_table
+
+        claims = reproduce(args.out, args.quick)
+        print(text_table(claims))
+        return 0 if all(c.holds for c in claims if c.exact) else 1
+    if args.command == "tree":
+        print(tree_table(args.methods, args.nodes, args.temperatures, args.data, args.vocab, args.positions, args.seed))
+        return 0
+    print(acceptance_table(args.vocab, args.positions, args.k, args.temperature, args.seed))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 1 a failed check, 2 bad input, 130 Ctrl-C)."""
+    parser = _parser()
+    try:
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # name the command they were given to, not the top-level usage
+            prog = f"{parser.prog} {args.command}" if args.command else parser.prog
+            parser.exit(2, f"{prog}: unrecognized arguments: {' '.join(extra)} (see {prog} --help)\n")
+    except SystemExit as stop:  # argparse: --help (0) or a one-line error already printed (2)
+        return int(stop.code or 0)
     if args.command is None:
         args = _parser().parse_args(["table"])
     try:
-        if args.command == "collect":
-            return _collect(args)
-        if args.command == "collect-trees":
-            return _collect_trees(args)
-        if args.command == "validate":
-            return _validate(args)
-        if args.command == "reproduce":
-            from .reproduce import reproduce, text_table
-
-            claims = reproduce(args.out, args.quick)
-            print(text_table(claims))
-            return 0 if all(c.holds for c in claims if c.exact) else 1
-        if args.command == "tree":
-            print(tree_table(args.methods, args.nodes, args.temperatures, args.data, args.vocab, args.positions, args.seed))
-            return 0
-        print(acceptance_table(args.vocab, args.positions, args.k, args.temperature, args.seed))
+        return _run(args)
+    except KeyboardInterrupt:
+        print("spechub-theory: interrupted", file=sys.stderr)
+        return 130
     except ValueError as err:
-        print(f"spechub-theory: {err}", file=sys.stderr)
+        print(f"spechub-theory {args.command}: {err}", file=sys.stderr)
         return 2
-    return 0
+    except OSError as err:  # a file or folder that cannot be read or written, named by the error
+        where = f" {err.filename}" if err.filename else ""
+        print(f"spechub-theory {args.command}:{where}: {err.strerror or err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

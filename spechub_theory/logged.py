@@ -41,6 +41,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .outputs import check_replaceable, swap_in_dir
+
 #: The version this code writes and reads.
 FORMAT_VERSION = 1
 _ARRAYS = ("offsets", "tokens", "target_logits", "draft_logits", "prompt_ids", "steps", "context", "context_offsets")
@@ -182,15 +184,30 @@ def _check_shapes(path: Path, meta: dict, a: dict) -> None:
             bad("tree_law", f"holds law indices outside [0, {len(laws)})")
 
 
-def write_logged(path, meta: dict, entries, *, overwrite: bool = False) -> Path:
-    """Write a dataset atomically: into a temporary directory beside ``path``, renamed when complete.
+def is_dataset(path) -> bool:
+    """Whether ``path`` is a dataset directory this library wrote: a ``meta.json`` with its format
+    fields, and no file but the dataset's own (so replacing it can lose nothing else)."""
+    path = Path(path)
+    try:
+        meta = json.loads((path / "meta.json").read_text())
+        names = {f"{name}.npy" for name in _names(meta)} | {"meta.json"}
+        return (path.is_dir() and not path.is_symlink() and isinstance(meta, dict)
+                and {"format_version", "vocab_size", "n_positions"} <= meta.keys()
+                and all(item.name in names and item.is_file() for item in path.iterdir()))
+    except (OSError, ValueError, UnicodeDecodeError, TypeError, AttributeError):
+        return False
+
+
+def write_logged(path, meta: dict, entries, *, overwrite: bool = False, inputs=()) -> Path:
+    """Write a dataset atomically: into a temporary directory beside ``path``, swapped in when complete.
 
     ``entries`` maps the array names of the module docstring to arrays. An existing ``path`` is
-    only replaced with ``overwrite=True``.
+    only replaced with ``overwrite=True``, and only when it is a dataset of this library
+    (:func:`is_dataset`); never the current directory, one of its parents, or a directory holding
+    one of ``inputs`` (:func:`spechub_theory.outputs.check_replaceable`).
     """
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise ValueError(f"path: {path} exists; pass overwrite=True to replace it")
+    check_replaceable(path, "path", overwrite, is_dataset, "a dataset of this library", inputs)
     meta = dict(meta, format_version=FORMAT_VERSION, n_positions=int(len(entries["offsets"]) - 1))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
@@ -204,9 +221,7 @@ def write_logged(path, meta: dict, entries, *, overwrite: bool = False) -> Path:
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
         _check_shapes(tmp, meta, {name: np.load(tmp / f"{name}.npy", mmap_mode="r") for name in _names(meta)})
         os.chmod(tmp, 0o755)  # mkdtemp makes it private
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
+        swap_in_dir(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -1,6 +1,7 @@
 """The command prints what the library computes."""
 
 import numpy as np
+import pytest
 
 from spechub_theory import acceptance_rate, bench, cli, optimal_acceptance_rate
 from spechub_theory.synthetic import llm_like_logits, process
@@ -26,9 +27,51 @@ def test_table_skips_rrs_wo_beyond_its_budget(capsys):
     assert "rrs_wo at k = 3 costs O(V^2 log V)" in out
 
 
-def test_table_reports_bad_arguments(capsys):
-    assert cli.main(["table", "--temperature", "-1"]) == 2
-    assert "temperature: must be >= 0" in capsys.readouterr().err
+@pytest.mark.parametrize("argv, names", [
+    (["table", "--temperature", "-1"], "--temperature"),
+    (["table", "--k", "100"], "--k"),  # was an OverflowError traceback
+    (["table", "--vocab", "0"], "--vocab"),
+    (["table", "--positions", "0"], "--positions"),  # was empty-slice warnings, then a traceback
+    (["tree", "--data", "synthetic", "--positions", "0"], "--positions"),
+    (["tree", "--methods", "bogus"], "--methods"),
+    (["tree", "--temperatures", "1.5"], "--temperatures"),
+    (["collect", "--out", "x", "--max-tail-mass", "2"], "--max-tail-mass"),  # was accepted silently
+    (["collect", "--out", "x", "--every", "0"], "--every"),
+    (["collect", "--out", "x", "--max-new-tokens", "0"], "--max-new-tokens"),
+    (["collect-trees", "--out", "x", "--laws", "hubb"], "--laws"),
+    (["table", "--bogus"], "spechub-theory table: unrecognized arguments: --bogus"),  # was the top-level usage
+    (["reproduce", "--out", "/proc/forbidden"], "/proc/forbidden"),  # was a traceback
+    (["tree", "--data", "/nonexistent/data"], "/nonexistent/data"),
+])
+def test_every_cli_error_is_one_line_naming_the_flag_or_file_with_status_2(argv, names, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # nothing of the repository can be touched
+    assert cli.main(argv) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and names in lines[0] and "Traceback" not in captured.err, captured.err
+    assert not list(tmp_path.iterdir())  # a refused command creates nothing
+
+
+def test_ctrl_c_is_one_line_and_status_130(capsys, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "acceptance_table", interrupted)
+    assert cli.main(["table"]) == 130
+    assert capsys.readouterr().err.strip() == "spechub-theory: interrupted"
+
+
+def test_help_names_every_default_and_the_valid_methods(capsys):
+    for command in ("table", "tree", "collect", "collect-trees", "validate", "reproduce", "bench"):
+        assert cli.main([command, "--help"]) == 0
+        text = capsys.readouterr().out
+        options = [line for line in text.splitlines() if line.strip().startswith("--")]
+        assert options and "``" not in text, command
+    assert cli.main(["tree", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "of single, rrs, rrs_wo, spechub, kseq, nss, greedy" in text and "(default: 2000)" in text
+    assert cli.main(["--help"]) == 0
+    assert "``" not in capsys.readouterr().out
 
 
 def test_bench_lines_compare_against_a_baseline_of_the_same_run():
@@ -53,3 +96,11 @@ def test_tree_table_rows_are_the_library_values(capsys):
     target, draft = llm_like_logits(8, 50, seed=2)
     pool = NodePool(process(target, 0.6), process(draft, 0.6))
     assert out[3].split()[1:] == ["spechub"] + [f"{tokens_per_step(Tree.full(2, n), 'spechub', pool):.4f}" for n in (3, 7)]
+
+
+def test_every_flag_has_a_help_text():
+    parser = cli._parser()
+    commands = next(a for a in parser._actions if isinstance(a, cli.argparse._SubParsersAction)).choices
+    missing = [f"{name} {'/'.join(a.option_strings)}" for name, sub in commands.items() for a in sub._actions
+               if a.option_strings and not a.help]
+    assert not missing

@@ -155,3 +155,48 @@ def test_the_scorer_bench_times_both_ways_on_the_real_models():
     [line] = bench.run_scorer(context=8, paths=2, length=1, repeats=1)
     assert line.seconds > 0 and line.ratio > 0 and line.baseline.startswith("full (")
     assert line.name == "scoring 2 paths of 1 after 8 tokens" and line.met is not None
+
+
+@pytest.mark.parametrize("content, options, message", [
+    ('{"prompt": "hi"}\nnot json\n', {}, r"prompts: .*bad.jsonl, line 2: not valid JSON"),
+    ('{"prompt": "hi"}\n{"category": "x"}\n', {}, r'prompts: .*bad.jsonl, line 2: expected an object with a non-empty string "prompt"'),
+    ('{"prompt": "hi"}\n', {"every": 0}, "every: must be a positive integer"),
+    ('{"prompt": "hi"}\n', {"max_new_tokens": 0}, "max_new_tokens: must be a positive integer"),
+    ('{"prompt": "hi"}\n', {"max_tail_mass": 2.0}, r"max_tail_mass: must be a number in \(0, 1\)"),
+])
+def test_collect_checks_every_input_before_creating_anything(content, options, message, tmp_path):
+    prompts = tmp_path / "bad.jsonl"
+    prompts.write_text(content)
+    with pytest.raises(ValueError, match=message):
+        collect(prompts, tmp_path / "out", log=lambda *_: None, **options)
+    assert [p.name for p in tmp_path.iterdir()] == ["bad.jsonl"]  # no out, no out.partial
+
+
+def test_collect_overwrite_never_deletes_the_working_directory(collected, tmp_path, monkeypatch):
+    _, prompts = collected
+    (tmp_path / "keep.txt").write_text("mine")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="current directory or one of its parents"):
+        collect(prompts, ".", overwrite=True, log=lambda *_: None)
+    with pytest.raises(ValueError, match="an input of this run"):
+        collect(prompts, prompts.parent, overwrite=True, log=lambda *_: None)
+    assert (tmp_path / "keep.txt").read_text() == "mine" and prompts.is_file()
+
+
+def test_a_resumed_collection_must_have_the_interrupted_settings(collected, tmp_path):
+    _, prompts = collected
+
+    def interrupt(line):
+        raise KeyboardInterrupt(line)
+
+    out = tmp_path / "data"
+    with pytest.raises(KeyboardInterrupt):  # stopped after its first batch of one prompt
+        collect(prompts, out, max_new_tokens=4, batch=1, log=interrupt)
+    partial = tmp_path / "data.partial"
+    assert sorted(p.name for p in partial.iterdir()) == ["prompts_00000.npz", "settings.json"]
+    with pytest.raises(ValueError, match="max_new_tokens: interrupted run 4, now 3"):
+        collect(prompts, out, max_new_tokens=3, batch=1, log=lambda *_: None)
+    assert sorted(p.name for p in partial.iterdir()) == ["prompts_00000.npz", "settings.json"]
+    collect(prompts, out, max_new_tokens=4, batch=1, log=lambda *_: None)
+    assert len(load_logged(out)) >= 2 and not partial.exists()
+    assert load_logged(out).meta["max_new_tokens"] == 4

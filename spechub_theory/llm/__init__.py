@@ -11,3 +11,7 @@
 * :mod:`.validate` -- checks the library against the real models: acceptance, tokens per step and
   losslessness.
 """
+
+#: The verifiers ``spechub-theory validate`` checks, each with its number of drafts (kept free of
+#: torch so that the command line can list them without the extra).
+VALIDATED_METHODS = (("single", 1), ("rrs", 2), ("rrs_wo", 2), ("spechub", 2), ("kseq", 2), ("greedy", 3), ("nss", 2))

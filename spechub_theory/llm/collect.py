@@ -4,13 +4,15 @@ For every prompt the target samples a continuation at temperature 1; both models
 whole sequence (teacher forcing) and, at every generated position, the tokens holding all but
 ``max_tail_mass`` of either model's distribution are kept with both models' logits
 (:mod:`spechub_theory.logged`). Finished prompts are kept in ``OUT.partial/`` so an interrupted run
-resumes where it stopped; the dataset appears at ``OUT`` only when complete.
+resumes where it stopped (with the same settings only); the dataset appears at ``OUT`` only when
+complete.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import json
 import shutil
 import sys
 import time
@@ -19,7 +21,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..logged import entries_from_logits, write_logged
+from ..logged import entries_from_logits, is_dataset, write_logged
+from ..outputs import atomic_path, check_replaceable, protect, write_text
 from .generate import read_prompts, sample
 from .models import ADAPTER_PATH, build_draft, load_model, smollm2_path
 
@@ -84,6 +87,38 @@ def dataset_meta(description: dict, prompts_file, rows: list[dict], **settings) 
     )
 
 
+def _positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name}: must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def check_tail_mass(value) -> float:
+    """``max_tail_mass`` as a float in ``(0, 1)``, or a ``ValueError`` naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not 0 < value < 1:
+        raise ValueError(f"max_tail_mass: must be a number in (0, 1), got {value!r}")
+    return float(value)
+
+
+#: The file in ``OUT.partial/`` holding the settings of the run that started it.
+SETTINGS = "settings.json"
+
+
+def _check_resume(partial: Path, settings: dict) -> None:
+    """Refuse to resume ``partial`` unless it was started by this function with the same ``settings``."""
+    file = partial / SETTINGS
+    try:
+        started = json.loads(file.read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        raise ValueError(f"out: {partial} exists but is not an interrupted collection of this library "
+                         f"(no readable {SETTINGS}); move it away or choose another --out") from None
+    differ = sorted(key for key in settings.keys() | started.keys() if settings.get(key) != started.get(key))
+    if differ:
+        details = "; ".join(f"{key}: interrupted run {started.get(key)!r}, now {settings.get(key)!r}" for key in differ)
+        raise ValueError(f"out: {partial} holds an interrupted run with other settings ({details}); "
+                         f"rerun with the same settings to resume, or choose another --out")
+
+
 def collect(prompts_file, out, *, target=None, draft=None, exit_layer: int | None = None, max_new_tokens: int = 100,
             max_tail_mass: float = 1e-3, every: int = 1, seed: int = 0, device: str = "auto", batch: int = 8,
             overwrite: bool = False, log=print) -> Path:
@@ -91,14 +126,53 @@ def collect(prompts_file, out, *, target=None, draft=None, exit_layer: int | Non
 
     ``every`` keeps one generated position in ``every`` (steps 0, every, 2 every, ...), the whole
     generated text staying in the context arrays.
+
+    Every input is checked before anything is created. An existing ``out`` is replaced only with
+    ``overwrite=True`` and only when it is a dataset of this library (never the current directory,
+    one of its parents or the prompts file's directory); the new dataset is swapped in when complete.
+    A run that resumes ``OUT.partial/`` must have the settings of the run that started it (the models
+    and their hashes, the prompts and every sampling option), or it is refused, naming what differs.
+    A failure before the first finished batch removes the ``OUT.partial/`` this run created.
     """
     out = Path(out)
-    if out.exists() and not overwrite:
-        raise ValueError(f"out: {out} exists; pass overwrite=True to replace it")
+    for name, value in (("max_new_tokens", max_new_tokens), ("every", every), ("batch", batch)):
+        _positive_int(value, name)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed: must be a non-negative integer, got {seed!r}")
+    max_tail_mass = check_tail_mass(max_tail_mass)
     rows = read_prompts(prompts_file)
-    target_model, draft_model, tokenizer, dev, description = load_pair(target, draft, exit_layer, device)
+    check_replaceable(out, "out", overwrite, is_dataset, "a dataset of this library", inputs=[prompts_file])
     partial = out.parent / (out.name + ".partial")
-    partial.mkdir(parents=True, exist_ok=True)
+    protect(partial, "out", inputs=[prompts_file])
+    target_model, draft_model, tokenizer, dev, description = load_pair(target, draft, exit_layer, device)
+    settings = {"models": description["models"], "hashes": description["hashes"],
+                "prompts": file_hash(Path(prompts_file)), "n_prompts": len(rows), "exit_layer": exit_layer,
+                "max_new_tokens": int(max_new_tokens), "max_tail_mass": max_tail_mass, "every": int(every),
+                "seed": int(seed), "batch": int(batch)}
+    created = not partial.exists()
+    if created:
+        partial.mkdir(parents=True)
+        write_text(partial / SETTINGS, json.dumps(settings, indent=2, sort_keys=True))
+    else:
+        _check_resume(partial, settings)
+    try:
+        _collect_chunks(partial, rows, target_model, draft_model, tokenizer, dev, max_new_tokens, max_tail_mass,
+                        every, seed, batch, log)
+    except BaseException:
+        if created and not any(partial.glob("prompts_*.npz")):
+            shutil.rmtree(partial, ignore_errors=True)
+        raise
+    entries = _assemble(partial, len(rows))
+    meta = dataset_meta(description, prompts_file, rows, seed=seed, max_new_tokens=max_new_tokens,
+                        max_tail_mass=max_tail_mass, every=every)
+    write_logged(out, meta, entries, overwrite=overwrite, inputs=[prompts_file])
+    shutil.rmtree(partial)
+    return out
+
+
+def _collect_chunks(partial, rows, target_model, draft_model, tokenizer, dev, max_new_tokens, max_tail_mass, every,
+                    seed, batch, log) -> None:
+    """The batches of prompts not yet in ``partial``, each written atomically as ``prompts_NNNNN.npz``."""
     start = time.time()
     for first in range(0, len(rows), batch):
         chunk = partial / f"prompts_{first:05d}.npz"
@@ -121,16 +195,9 @@ def collect(prompts_file, out, *, target=None, draft=None, exit_layer: int | Non
             arrays[f"tokens_{i}"] = entries["tokens"]
             arrays[f"target_{i}"] = entries["target_logits"].astype(np.float32)
             arrays[f"draft_{i}"] = entries["draft_logits"].astype(np.float32)
-        tmp = chunk.with_suffix(".tmp.npz")
-        np.savez(tmp, count=len(sequences), **arrays)
-        tmp.rename(chunk)
+        with atomic_path(chunk) as tmp:
+            np.savez(tmp, count=len(sequences), **arrays)
         log(f"collect: prompts {first + len(group)}/{len(rows)} ({time.time() - start:.0f} s)")
-    entries = _assemble(partial, len(rows))
-    meta = dataset_meta(description, prompts_file, rows, seed=seed, max_new_tokens=max_new_tokens,
-                        max_tail_mass=max_tail_mass, every=every)
-    write_logged(out, meta, entries, overwrite=overwrite)
-    shutil.rmtree(partial)
-    return out
 
 
 def _assemble(partial: Path, n_prompts: int) -> dict:

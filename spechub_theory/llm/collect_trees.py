@@ -14,9 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..logged import write_logged
+from .. import validate
+from ..drafts import DRAFT_LAWS
+from ..logged import is_dataset, write_logged
+from ..outputs import check_replaceable
 from ..tree_log import grow_trees
-from .collect import dataset_meta, load_pair
+from .collect import check_tail_mass, dataset_meta, load_pair
 from .decode import Scorer
 from .generate import read_prompts, sample
 
@@ -25,13 +28,29 @@ def collect_trees(prompts_file, out, *, roots: int = 24, laws=("iid", "wo", "hub
                   branching: int = 2, depth: int = 4, target=None, draft=None, exit_layer: int | None = None,
                   max_new_tokens: int = 60, max_tail_mass: float = 1e-2, seed: int = 0, device: str = "auto",
                   overwrite: bool = False, log=print) -> Path:
-    """Grow and log the trees; returns the dataset's path. Roots come from prompts spread evenly over the file."""
+    """Grow and log the trees; returns the dataset's path. Roots come from prompts spread evenly over the file.
+
+    Every input is checked before any model runs; ``out`` is replaced as in
+    :func:`spechub_theory.llm.collect.collect` (only a dataset of this library, only with
+    ``overwrite=True``, swapped in when complete).
+    """
     out = Path(out)
-    if out.exists() and not overwrite:
-        raise ValueError(f"out: {out} exists; pass overwrite=True to replace it")
+    if isinstance(roots, bool) or not isinstance(roots, (int, np.integer)) or roots < 1:
+        raise ValueError(f"roots: need a positive integer number of roots, got {roots!r}")
+    for name, value in (("branching", branching), ("depth", depth), ("max_new_tokens", max_new_tokens)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name}: must be a positive integer, got {value!r}")
+    for law in laws:
+        if not DRAFT_LAWS[validate.choice(law, "laws", DRAFT_LAWS)].supports(branching):
+            raise ValueError(f"laws: draft law {law!r} does not draft {branching} children (branching = {branching})")
+    if not len(temperatures):
+        raise ValueError("temperatures: need at least one temperature")
+    for t in temperatures:
+        if isinstance(t, bool) or not isinstance(t, (int, float, np.floating)) or not 0 < t <= 1:
+            raise ValueError(f"temperatures: logged trees support 0 < T <= 1, got {t!r}")
+    check_tail_mass(max_tail_mass)
     rows = read_prompts(prompts_file)
-    if roots < 1:
-        raise ValueError(f"roots: need at least one root, got {roots}")
+    check_replaceable(out, "out", overwrite, is_dataset, "a dataset of this library", inputs=[prompts_file])
     target_model, draft_model, tokenizer, dev, description = load_pair(target, draft, exit_layer, device)
     chosen = np.linspace(0, len(rows) - 1, min(roots, len(rows))).round().astype(int)
     chosen = np.resize(chosen, roots)  # more roots than prompts: prompts are reused with new samples
@@ -57,4 +76,4 @@ def collect_trees(prompts_file, out, *, roots: int = 24, laws=("iid", "wo", "hub
                    context_offsets=np.concatenate([[0], np.cumsum([c.size for c in contexts])]))
     meta = dataset_meta(description, prompts_file, [rows[r] for r in chosen], seed=seed, max_new_tokens=max_new_tokens,
                         max_tail_mass=max_tail_mass, tree={"branching": branching, "depth": depth, "laws": list(laws)})
-    return write_logged(out, meta, entries, overwrite=overwrite)
+    return write_logged(out, meta, entries, overwrite=overwrite, inputs=[prompts_file])

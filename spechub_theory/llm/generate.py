@@ -10,11 +10,29 @@ import torch
 
 
 def read_prompts(path) -> list[dict]:
-    """Prompts from a JSON-lines file of ``{"category": ..., "prompt": ...}`` objects."""
+    """Prompts from a JSON-lines file of ``{"category": ..., "prompt": ...}`` objects.
+
+    Raises ``ValueError`` naming the file and the line for a line that is not a JSON object with a
+    non-empty string ``prompt``, and for a file that is missing, unreadable or empty.
+    """
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"prompts: {path} not found")
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise ValueError(f"prompts: {path} cannot be read as UTF-8 text ({err})") from None
+    rows = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"prompts: {path}, line {number}: not valid JSON ({err.msg} at column {err.colno})") from None
+        if not isinstance(row, dict) or not isinstance(row.get("prompt"), str) or not row["prompt"].strip():
+            raise ValueError(f'prompts: {path}, line {number}: expected an object with a non-empty string "prompt"')
+        rows.append(row)
     if not rows:
         raise ValueError(f"prompts: {path} holds no prompts")
     return rows

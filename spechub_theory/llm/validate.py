@@ -30,11 +30,12 @@ from .. import acceptance_rate, load_logged, simulate
 from ..logged import LoggedData
 from ..synthetic import process
 from ..trees import NodePool, Tree, tokens_per_step
+from . import VALIDATED_METHODS
 from .collect import load_pair
 from .decode import Scorer, decode, first_two
 from .generate import chat_ids
 
-METHODS = (("single", 1), ("rrs", 2), ("rrs_wo", 2), ("spechub", 2), ("kseq", 2), ("greedy", 3), ("nss", 2))
+METHODS = VALIDATED_METHODS
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,11 @@
 numbers the report quotes (``numbers.tex``), each with the command and versions that made it.
 ``spechub-theory reproduce [--quick]`` and the scripts in the repository's ``figures/`` call it;
 the LaTeX report in ``paper/`` reads only these files.
+
+Nothing but this module's own outputs is replaced: the output folder carries a manifest of the
+files written there (:class:`spechub_theory.outputs.OutputFolder`), a file of the same name that
+it does not list is refused before any work, and a quick run never replaces a full run's files
+(it writes to ``figures/quick/`` by default, which git ignores).
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ from ..logged import load_logged
 from . import real_trees
 from .claims import Claim, evaluate, latex_table, text_table
 from .fig1_tokens_per_step import IID, REAL, rows_of
-from .common import provenance, write_figure, write_rows
+from ..outputs import OutputFolder
+from .common import figure_files, provenance, rows_csv, write_figure
 
 #: The figures, in the order they run and are numbered.
 FIGURES = (
@@ -33,10 +39,29 @@ FIGURES = (
 )
 
 
-def run_figure(name: str, out: Path, quick: bool, command: str) -> tuple[list[dict], list[dict]]:
-    """Compute, plot and write one figure; returns its ``(reproduced, reported)`` rows."""
+#: What :func:`reproduce` writes besides the figures.
+CLAIM_FILES = ("claims.csv", "claims.json", "claims.tex", "numbers.tex")
+#: Who writes the output folders (the manifest's ``writer``).
+WRITER = "spechub-theory reproduce"
+
+
+def default_out(quick: bool, figures: Path = Path("figures")) -> Path:
+    """Where a run writes when no folder is given: ``figures`` for the full run, ``figures/quick`` for a
+    quick one, so that a quick run never replaces the committed full run."""
+    return figures / "quick" if quick else figures
+
+
+def _folder(out, quick: bool) -> OutputFolder:
+    return out if isinstance(out, OutputFolder) else OutputFolder(out, quick, WRITER)
+
+
+def run_figure(name: str, out, quick: bool, command: str) -> tuple[list[dict], list[dict]]:
+    """Compute, plot and write one figure into ``out`` (a folder, or an
+    :class:`~spechub_theory.outputs.OutputFolder`); returns its ``(reproduced, reported)`` rows."""
     if name not in FIGURES:
         raise ValueError(f"figure: unknown figure {name!r}; expected one of {list(FIGURES)}")
+    out = _folder(out, quick)
+    out.check(figure_files(name))
     module = import_module(f"{__name__}.{name}")
     ours, theirs = module.compute(quick)
     write_figure(module.plot(ours, theirs), out, name, command, ours, theirs)
@@ -70,38 +95,52 @@ def reproduce(out, quick: bool = False, command: str | None = None, stream=sys.s
     """Every figure into ``out``, then the claims table; progress lines go to ``stream``.
 
     ``quick`` uses the first positions of the shipped data and smaller synthetic grids (under two
-    minutes on two cores); the full run is the README's main job. Files of the same names in
-    ``out`` are replaced: they are this function's own outputs.
+    minutes on two cores); the full run is the README's main job. ``out`` is None for
+    :func:`default_out`. Files of the same names in ``out`` are replaced only when they are this
+    function's own outputs (see the module docstring); anything else there is refused before any
+    work starts.
     """
-    out = Path(out)
+    out = Path(default_out(quick) if out is None else out)
+    folder = OutputFolder(out, quick, WRITER)
+    folder.check([f for name in FIGURES for f in figure_files(name)] + list(CLAIM_FILES))
+    out.mkdir(parents=True, exist_ok=True)  # an unwritable place fails here, before any work
     command = command or f"spechub-theory reproduce{' --quick' if quick else ''} --out {out}"
+    print(f"writing to {out}{' (a quick run: the committed full run is untouched)' if quick else ''}",
+          file=stream, flush=True)
     results = {}
     start = time.perf_counter()
     for i, name in enumerate(FIGURES, 1):
         print(f"[{i}/{len(FIGURES) + 1}] {name} ...", end="", file=stream, flush=True)
         tic = time.perf_counter()
-        results[name] = run_figure(name, out, quick, command)
+        results[name] = run_figure(name, folder, quick, command)
         print(f" {time.perf_counter() - tic:.1f} s", file=stream, flush=True)
     print(f"[{len(FIGURES) + 1}/{len(FIGURES) + 1}] claims ...", end="", file=stream, flush=True)
     claims = evaluate(results)
-    write_rows(out / "claims.csv", [c.as_dict() for c in claims])
+    folder.write_text("claims.csv", rows_csv([c.as_dict() for c in claims]))
     record = {"provenance": provenance(command), "quick": quick, "claims": [c.as_dict() for c in claims]}
-    (out / "claims.json").write_text(json.dumps(record, indent=2))
-    (out / "claims.tex").write_text(latex_table(claims))
-    (out / "numbers.tex").write_text(_numbers(results))
+    folder.write_text("claims.json", json.dumps(record, indent=2))
+    folder.write_text("claims.tex", latex_table(claims))
+    folder.write_text("numbers.tex", _numbers(results))
     print(f" done; {time.perf_counter() - start:.1f} s in all", file=stream, flush=True)
     return claims
 
 
-def figure_main(name: str, default_out: Path, argv=None) -> int:
-    """The command line of a script in ``figures/``: ``[--quick] [--out DIR]``."""
+def figure_main(name: str, figures: Path, argv=None) -> int:
+    """The command line of a script in ``figures/``: ``[--quick] [--out DIR]``; ``figures`` is the
+    folder of the full run (a quick run defaults to its ``quick/`` subfolder)."""
     parser = argparse.ArgumentParser(description=import_module(f"{__name__}.{name}").__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=default_out, help=f"output folder (default {default_out})")
+    parser.add_argument("--out", type=Path, help=f"output folder (default {figures}, or {default_out(True, figures)} with --quick)")
     parser.add_argument("--quick", action="store_true", help="fewer positions and smaller grids")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    command = f"python figures/{name}.py{' --quick' if args.quick else ''} --out {args.out}"
-    run_figure(name, args.out, args.quick, command)
+    out = default_out(args.quick, figures) if args.out is None else args.out
+    command = f"python figures/{name}.py{' --quick' if args.quick else ''} --out {out}"
+    try:
+        run_figure(name, out, args.quick, command)
+    except (ValueError, OSError) as err:
+        print(f"{name}: {err}", file=sys.stderr)
+        return 2
+    print(f"wrote {', '.join(str(out / f) for f in figure_files(name))}")
     return 0
 
 
-__all__ = ["FIGURES", "Claim", "figure_main", "reproduce", "run_figure", "text_table"]
+__all__ = ["FIGURES", "Claim", "default_out", "figure_main", "reproduce", "run_figure", "text_table"]

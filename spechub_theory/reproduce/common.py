@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import io
 import importlib.metadata
 import json
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..logged import load_logged
+from ..outputs import OutputFolder
 from ..trees import NodePool, Tree, tokens_per_step
 
 #: The reported numbers: Sun, Zhou, Chen, Sun, EMNLP 2024 (arXiv 2411.05289), from the authors'
@@ -102,29 +104,39 @@ def provenance(command: str) -> dict:
     }
 
 
-def write_rows(path: Path, rows: list[dict]) -> None:
-    """``rows`` as CSV, the columns being the union of the rows' keys in first-seen order."""
+def rows_csv(rows: list[dict]) -> str:
+    """``rows`` as CSV text, the columns being the union of the rows' keys in first-seen order."""
     columns: dict[str, None] = {}
     for r in rows:
         columns.update(dict.fromkeys(r))
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, list(columns))
-        writer.writeheader()
-        writer.writerows(rows)
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, list(columns))
+    writer.writeheader()
+    writer.writerows(rows)
+    return text.getvalue()
 
 
-def write_figure(fig, out: Path, name: str, command: str, ours: list[dict], theirs: list[dict]) -> None:
-    """``name.png``, ``name.pdf``, the plotted numbers as ``name.csv`` and ``name.json`` with provenance."""
+def figure_files(name: str) -> tuple[str, ...]:
+    """The files :func:`write_figure` writes for figure ``name``."""
+    return tuple(f"{name}.{suffix}" for suffix in ("png", "pdf", "csv", "json"))
+
+
+def write_figure(fig, out: OutputFolder, name: str, command: str, ours: list[dict], theirs: list[dict]) -> None:
+    """``name.png``, ``name.pdf``, the plotted numbers as ``name.csv`` and ``name.json`` with provenance,
+    each written atomically into ``out`` (:class:`spechub_theory.outputs.OutputFolder`)."""
     import matplotlib.pyplot as plt
 
-    out.mkdir(parents=True, exist_ok=True)
-    for suffix in ("png", "pdf"):
-        fig.savefig(out / f"{name}.{suffix}", dpi=150)
-    plt.close(fig)
-    write_rows(out / f"{name}.csv", [{"source": "reproduced", **r} for r in ours]
-               + [{"source": "reported", **r} for r in theirs])
+    out.check(figure_files(name))
+    try:
+        for suffix in ("png", "pdf"):
+            with out.atomic(f"{name}.{suffix}") as tmp:
+                fig.savefig(tmp, dpi=150, format=suffix)
+    finally:
+        plt.close(fig)
+    out.write_text(f"{name}.csv", rows_csv([{"source": "reproduced", **r} for r in ours]
+                                           + [{"source": "reported", **r} for r in theirs]))
     record = {"provenance": provenance(command), "reproduced": ours, "reported": theirs}
-    (out / f"{name}.json").write_text(json.dumps(record, indent=2))
+    out.write_text(f"{name}.json", json.dumps(record, indent=2))
 
 
 def plot_beside(ax, ours: list[dict], theirs: list[dict], x: str, y: str, methods=TREE_METHODS,

@@ -15,7 +15,9 @@ methods paired by root, which removes the spread between contexts.
 
 from __future__ import annotations
 
+import argparse
 import csv
+import io
 import json
 import math
 import sys
@@ -25,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..logged import load_logged
+from ..outputs import check_replaceable, write_text
 from ..trees import LoggedTrees, Tree
 from .common import TREE_METHODS, provenance
 
@@ -33,11 +36,26 @@ COLUMNS = ("temperature", "method", "nodes", "root", "tokens_per_step")
 SIZES = (3, 7, 15, 31)
 
 
+def _is_summary(path: Path) -> bool:
+    """Whether ``path`` is a summary this module wrote: a CSV file with its header."""
+    try:
+        with open(path, newline="") as f:
+            return path.is_file() and tuple(next(csv.reader(f), ())) == COLUMNS
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return False
+
+
 def summarize(tree_log, out=SUMMARY, temperatures=(0.6, 1.0), overwrite: bool = False) -> Path:
-    """Write the per-tree values of the tree log at ``tree_log`` to ``out`` (CSV) and its ``.json``."""
+    """Write the per-tree values of the tree log at ``tree_log`` to ``out`` (CSV) and its ``.json``.
+
+    An existing ``out`` is replaced only with ``overwrite=True`` and only when it is such a summary
+    (its header); both files are written atomically, after all the work.
+    """
     out = Path(str(out))
-    if out.exists() and not overwrite:
-        raise ValueError(f"out: {out} exists; pass overwrite=True to replace it")
+    check_replaceable(out, "out", overwrite, _is_summary, "a real-tree summary of this library", inputs=[tree_log])
+    sidecar = out.with_suffix(".json")
+    if out.suffix == ".json" or (sidecar.exists() and not out.exists()):
+        raise ValueError(f"out: {sidecar} would be replaced but is not this summary's record; choose another path")
     rows = []
     for temperature in temperatures:
         data = load_logged(tree_log, temperature=temperature)
@@ -49,15 +67,14 @@ def summarize(tree_log, out=SUMMARY, temperatures=(0.6, 1.0), overwrite: bool = 
                 tree = Tree.full(2, nodes)
                 rows += [(temperature, method, nodes, int(c), f"{v:.12g}")
                          for c, v in zip(source.contexts(tree, method), source.per_tree(tree, method))]
-    tmp = out.with_suffix(".tmp")
-    with open(tmp, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(COLUMNS)
-        writer.writerows(rows)
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(COLUMNS)
+    writer.writerows(rows)
     meta = {key: data.meta.get(key) for key in ("models", "hashes", "versions", "command", "tree", "max_tail_mass", "seed")}
     command = f"python -m spechub_theory.reproduce.real_trees {tree_log}"
-    out.with_suffix(".json").write_text(json.dumps({"tree_log": meta, "provenance": provenance(command)}, indent=2))
-    tmp.replace(out)
+    write_text(sidecar, json.dumps({"tree_log": meta, "provenance": provenance(command)}, indent=2))
+    write_text(out, text.getvalue())
     return out
 
 
@@ -101,9 +118,18 @@ def paired_gap(rows, a: str, b: str, temperature: float, nodes: int) -> tuple[fl
 
 
 def main(argv=None) -> int:
-    """``python -m spechub_theory.reproduce.real_trees TREE_LOG [--overwrite]``."""
-    args = sys.argv[1:] if argv is None else argv
-    print(f"wrote {summarize(args[0], overwrite='--overwrite' in args)}")
+    """``python -m spechub_theory.reproduce.real_trees TREE_LOG [--out CSV] [--overwrite]``."""
+    parser = argparse.ArgumentParser(prog="python -m spechub_theory.reproduce.real_trees",
+                                     description="Reduce a tree log to its per-tree exact tokens per step.")
+    parser.add_argument("tree_log", type=Path, help="a dataset written by spechub-theory collect-trees")
+    parser.add_argument("--out", type=Path, default=Path(str(SUMMARY)), help="summary CSV to write (default: the shipped one)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing summary at --out")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        print(f"wrote {summarize(args.tree_log, args.out, overwrite=args.overwrite)}")
+    except (ValueError, OSError) as err:
+        print(f"real_trees: {err}", file=sys.stderr)
+        return 2
     return 0
 
 
