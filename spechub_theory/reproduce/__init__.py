@@ -121,7 +121,8 @@ def reproduce(out, quick: bool = False, command: str | None = None, stream=sys.s
     folder.write_text("claims.json", json.dumps(record, indent=2))
     folder.write_text("claims.tex", latex_table(claims))
     folder.write_text("numbers.tex", _numbers(results))
-    print(f" done; {time.perf_counter() - start:.1f} s in all", file=stream, flush=True)
+    print(f" done; {time.perf_counter() - start:.1f} s in all; wrote {len(folder.manifest['files'])} files to {out}",
+          file=stream, flush=True)
     return claims
 
 

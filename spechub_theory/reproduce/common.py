@@ -27,7 +27,7 @@ TREE_METHODS = ("rrs", "rrs_wo", "spechub")
 COLORS = {"single": "tab:gray", "rrs": "tab:blue", "rrs_wo": "tab:orange", "spechub": "tab:green",
           "kseq": "tab:red", "nss": "tab:brown", "greedy": "tab:purple"}
 LABELS = {"single": "single draft", "rrs": "RRS", "rrs_wo": "RRS w/o replacement", "spechub": "SpecHub",
-          "kseq": "K-SEQ", "nss": "naive", "greedy": "greedy top-(k-1)"}
+          "kseq": "K-SEQ", "nss": "NSS", "greedy": "greedy top-(k-1)"}
 #: Positions of the shipped data a ``--quick`` run uses (the full run uses all of them).
 QUICK_POSITIONS = 120
 

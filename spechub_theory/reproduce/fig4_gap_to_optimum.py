@@ -1,7 +1,7 @@
 """Every verifier against the optimum of its own draft law (the OTM value), synthetic and real.
 
 For each method the exact acceptance rate and the optimal acceptance rate of the draft law it
-verifies (:func:`spechub_theory.optimal_acceptance_rate`: i.i.d. for RRS, K-SEQ and naive, without
+verifies (:func:`spechub_theory.optimal_acceptance_rate`: i.i.d. for RRS, K-SEQ and NSS, without
 replacement for RRS-wo, the hub pair for SpecHub, top-(k-1)-plus-one for greedy), averaged over
 the shipped positions at T = 0.6 and 1.0 (k = 2) and over LLM-like synthetic pairs at V = 1000
 (k = 2 and 3). The gap ``optimum - acceptance`` is what a better verifier of the same drafts could
@@ -66,6 +66,12 @@ def plot(ours: list[dict], theirs: list[dict]):
         ax.set_xticks(range(len(rows)), [LABELS[r["method"]] for r in rows], rotation=60, ha="right", fontsize=7)
         ax.set_title(f"{source}, k = {k}", fontsize=8)
         ax.grid(axis="y", alpha=0.3)
-    axes[0].set_ylabel("acceptance rate (bar) and its draft law's optimum (line)")
-    fig.tight_layout()
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    axes[0].set_ylabel("acceptance rate")
+    fig.legend([Patch(color="gray", alpha=0.8), Line2D([], [], color="black", lw=1.5)],
+               ["the verifier's acceptance", "optimum of its draft law (OTM)"], loc="upper center", ncol=2, fontsize=8,
+               frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
     return fig
