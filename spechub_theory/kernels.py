@@ -106,6 +106,60 @@ def hub_set_acceptance(p, q, m, out):
 
 
 @njit(cache=True)
+def _spechub_spoke_sums(p, q, scale, lo, hi, sums):
+    """Adds the terms of tokens ``lo..hi-1`` (spokes) to ``sums``: ``min(p, q)``, ``min(r, Q)``,
+    ``(Q - r)_+`` and ``(q - p)_+`` with ``r = (p - q)_+`` and ``Q = scale q`` (branch-free)."""
+    first = sums[0]
+    second = sums[1]
+    s_ai = sums[2]
+    s_ia = sums[3]
+    for x in range(lo, hi):
+        pair_ai = scale * q[x]
+        r = max(p[x] - q[x], 0.0)
+        first += min(p[x], q[x])
+        second += min(r, pair_ai)
+        s_ai += max(pair_ai - r, 0.0)
+        s_ia += max(q[x] - p[x], 0.0)
+    sums[0] = first
+    sums[1] = second
+    sums[2] = s_ai
+    sums[3] = s_ia
+
+
+@njit(cache=True)
+def spechub_positions(p, q, out):
+    """``out[row] = (P(first draft kept), P(second draft kept))`` under SpecHub's verifier.
+
+    With the hub ``a = argmax q`` (ties to the lowest index), ``Q(a, i) = q(a) q(i) / (1 - q(a))``
+    and ``r(i) = (p(i) - q(i))_+`` (:mod:`spechub_theory.verifiers.spechub`):
+
+        first  = sum_{i != a} min(p(i), q(i))    + min(p(a), s_ai),  s_ai = sum_{i != a} (Q(a, i) - r(i))_+,
+        second = sum_{i != a} min(r(i), Q(a, i)) + min((p(a) - s_ai)_+, s_ia),  s_ia = sum_{i != a} (q(i) - p(i))_+.
+
+    ``1 - q(a)`` is the spokes' mass summed directly (it rounds to 0 when ``q(a)`` is within 1e-16
+    of 1). Cost ``O(V)`` per row, three passes.
+    """
+    n, v = p.shape
+    sums = np.zeros(4)
+    for row in range(n):
+        pr = p[row]
+        qr = q[row]
+        a = np.argmax(qr)
+        rest = 0.0
+        for x in range(a):
+            rest += qr[x]
+        for x in range(a + 1, v):
+            rest += qr[x]
+        scale = qr[a] / rest if rest > 0.0 else 0.0
+        sums[:] = 0.0
+        _spechub_spoke_sums(pr, qr, scale, 0, a, sums)
+        _spechub_spoke_sums(pr, qr, scale, a + 1, v, sums)
+        hub_first = min(pr[a], sums[2])
+        out[row, 0] = sums[0] + hub_first
+        out[row, 1] = sums[1] + min(pr[a] - hub_first, sums[3])
+
+
+@njit(cache=True)
 def _threshold_sums(p, q, c_lo, c_hi):
     """A structure answering ``Z(c) = sum_x (p(x) - c q(x))_+`` in ``O(log W)`` for ``c`` in ``[c_lo, c_hi]``.
 

@@ -23,7 +23,7 @@ from .single import normalized
 
 
 def hub_set_chain(fixed: np.ndarray, x: int, position: int, p: np.ndarray, q: np.ndarray):
-    """The chain for drafts ``fixed ∪ {x}``, ``x ~ q`` off ``fixed`` at ``position`` (shared with SpecHub)."""
+    """The chain for drafts ``fixed ∪ {x}``, ``x ~ q`` off ``fixed`` at ``position``."""
     w = q.copy()
     w[fixed] = 0.0
     w /= w.sum()
