@@ -10,7 +10,8 @@ from .logged import LoggedData, load_logged
 from .exact import enumerated_acceptance_by_position, enumerated_acceptance_rate, output_distribution
 from .optimal import OTMResult, iid_perfect_acceptance, optimal_acceptance_rate, optimal_cut, otm
 from .simulate import Simulation, simulate
-from .trees import LoggedTrees, NodePool, Tree, TreeSimulation, simulate_tree, tokens_per_step
+from .tree import (DraftedTree, LoggedTrees, NodePool, Tree, TreeEstimate, TreeSimulation, emitted_law,
+                   estimate_tokens_per_step, simulate_tree, tokens_per_step, verify_tree)
 from .verifiers import VERIFIERS
 
 #: The method names accepted by :func:`acceptance_rate`, :func:`output_distribution` and :func:`simulate`.
@@ -18,6 +19,7 @@ METHODS = tuple(VERIFIERS)
 
 __all__ = [
     "DRAFT_LAWS",
+    "DraftedTree",
     "LoggedData",
     "LoggedTrees",
     "METHODS",
@@ -25,12 +27,15 @@ __all__ = [
     "OTMResult",
     "Simulation",
     "Tree",
+    "TreeEstimate",
     "TreeSimulation",
     "VERIFIERS",
     "acceptance_by_position",
     "acceptance_rate",
+    "emitted_law",
     "enumerated_acceptance_by_position",
     "enumerated_acceptance_rate",
+    "estimate_tokens_per_step",
     "iid_perfect_acceptance",
     "load_logged",
     "optimal_acceptance_rate",
@@ -41,4 +46,5 @@ __all__ = [
     "simulate_tree",
     "synthetic",
     "tokens_per_step",
+    "verify_tree",
 ]

@@ -1,0 +1,148 @@
+"""Draft trees logged along real text (:mod:`spechub_theory.tree_log`) as a source of drafted trees.
+
+Each logged tree holds the drafts an engine drew and both models' laws at every internal node.
+Given the logged drafts a verifier's outcome is exact (node-wise: the chain of every node walked
+exactly, :func:`spechub_theory.exact.chain_outcome`; sequence-level: the whole tree's chain), so the
+value of every logged tree is exact, and their mean over trees is an unbiased sample of the engine's
+tokens per step on that text, with the real correlation between levels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import validate
+from ..exact import chain_outcome
+from ..logged import LoggedData
+from ..simulate import walk
+from .drafted import DraftedView
+from .verifiers import check_shape, expected_tokens, sibling_law
+
+
+class LoggedTrees:
+    """Draft trees logged along real text, as a source of node laws and drafts.
+
+    ``data`` is a logged dataset of trees (:mod:`spechub_theory.tree_log`), loaded at the
+    temperature its trees were drafted at: the drafts follow the draft law at that temperature only.
+    A tree shape asked of it must fit the logged trees: every internal node has exactly the logged
+    branching, and its depth is at most the logged depth (a full binary tree of 31 nodes serves 3,
+    7, 15 and 31).
+    """
+
+    def __init__(self, data: LoggedData):
+        if "tree" not in data.meta:
+            raise ValueError(f"data: {data.path} holds no draft trees (collect it with `spechub-theory collect-trees`)")
+        a = data.arrays
+        temperatures = np.asarray(a["tree_temperature"])
+        self.data = data
+        self.branching = int(data.meta["tree"]["branching"])
+        self.depth = int(data.meta["tree"]["depth"])
+        self.laws = list(data.meta["tree"]["laws"])
+        here = np.isclose(temperatures, data.temperature, rtol=0, atol=1e-9)
+        if not here.any():
+            raise ValueError(f"temperature: the trees in {data.path} were drafted at T in {sorted(set(temperatures.tolist()))}; "
+                             f"load the data at one of them, not {data.temperature}")
+        self.roots = {law: np.asarray(a["tree_roots"])[here & (np.asarray(a["tree_law"]) == i)] for i, law in enumerate(self.laws)}
+        self.drafts = np.asarray(a["tree_drafts"])
+        self.children = np.asarray(a["tree_children"])
+        self._kept: dict[tuple[str, int], np.ndarray] = {}
+
+    def _roots(self, tree, method: str) -> np.ndarray:
+        """The roots of the logged trees ``method`` verifies; validates the shape."""
+        if method == "topk":
+            raise ValueError("method: 'topk' needs deterministic top-k trees; logged trees are sampled "
+                             "(collect-trees does not log top-k trees yet)")
+        for v, kids in enumerate(tree.children):
+            if kids and len(kids) != self.branching:
+                raise ValueError(f"tree: node {v} has {len(kids)} children; the logged trees have {self.branching} per node")
+            if kids and tree.depths[v] >= self.depth:
+                raise ValueError(f"tree: deeper than the logged trees ({self.depth} levels of drafts)")
+        check_shape(tree, method)
+        law = sibling_law(method, self.branching).name
+        roots = self.roots.get(law, np.array([], dtype=np.int64))
+        if roots.size == 0:
+            raise ValueError(f"method: {method!r} verifies {law!r} drafts; {self.data.path} has no such trees "
+                             f"at T = {self.data.temperature} (laws: {self.laws})")
+        return roots
+
+    def _pair(self, position: int):
+        """The validated dense ``(p, q)`` of a logged node."""
+        if position < 0:
+            raise ValueError("tree: a logged leaf has no laws (its bonus token cannot be drawn)")
+        return validate.pair(self.data.p[position], self.data.q[position])
+
+    def kept(self, name: str, position: int) -> np.ndarray:
+        """Exact probability that each logged child of ``position`` is kept by node verifier ``name``."""
+        from ..verifiers import VERIFIERS
+        from .verifiers import TOPK
+
+        key = (name, position)
+        if key not in self._kept:
+            verifier = TOPK if name == "topk" else VERIFIERS[name]
+            self._kept[key] = chain_outcome(verifier, self.drafts[position], *self._pair(position))[1]
+        return self._kept[key]
+
+    def view(self, tree, root: int) -> "LoggedView":
+        """The logged tree at ``root`` as a drafted tree of shape ``tree``."""
+        position = [int(root)] + [-1] * (tree.n_nodes - 1)  # the logged position of every node of ``tree``
+        tokens = np.zeros(tree.n_nodes, dtype=np.int64)
+        for v, kids in enumerate(tree.children):
+            for j, c in enumerate(kids):
+                position[c] = int(self.children[position[v], j])
+                tokens[c] = int(self.drafts[position[v], j])
+        return LoggedView(self, tree, tokens, position)
+
+    def contexts(self, tree, method: str) -> np.ndarray:
+        """The context (root index, ``prompt_ids``) of every tree :meth:`per_tree` returns, in its order."""
+        return np.asarray(self.data.arrays["prompt_ids"])[self._roots(tree, method)]
+
+    def per_tree(self, tree, method: str) -> np.ndarray:
+        """Exact tokens per step of every logged tree the method verifies, given its drafts."""
+        validate.choice(method, "method", _methods())
+        return np.array([expected_tokens(self.view(tree, root), method) for root in self._roots(tree, method)])
+
+    # -- the source protocol (:mod:`spechub_theory.tree.source`) --------------------------------
+
+    def check(self, tree, method):
+        self._roots(tree, method)
+
+    def exact(self, tree, method, **limits):
+        return float(self.per_tree(tree, method).mean())
+
+    def draw(self, tree, method, rng):
+        roots = self._roots(tree, method)
+        return self.view(tree, int(roots[rng.integers(roots.size)]))
+
+    def start(self, tree, method, n, rng):
+        roots = self._roots(tree, method)
+        return roots[rng.integers(0, roots.size, size=n)].astype(np.int64)
+
+    def advance(self, tree, v, verifier, keys, rng):
+        kept = np.empty(keys.size, dtype=np.int64)
+        for position in np.unique(keys):
+            group = np.flatnonzero(keys == position)
+            _, kept[group] = walk(verifier, self.drafts[position], *self._pair(int(position)), group.size, rng)
+        return kept, np.where(kept >= 0, self.children[keys, np.maximum(kept, 0)], -1)
+
+
+def _methods():
+    from .verifiers import TREE_METHODS
+
+    return TREE_METHODS
+
+
+class LoggedView(DraftedView):
+    """A logged tree seen as a drafted tree: node ``v`` of the shape is logged position ``position[v]``
+    (-1: a leaf of the logged tree, which has no laws)."""
+
+    def __init__(self, source: LoggedTrees, tree, tokens, position):
+        self.source, self.tree, self.tokens, self.position = source, tree, tokens, position
+
+    def laws(self, v):
+        return self.source._pair(self.position[v])
+
+    def drafts(self, v):
+        return self.source.drafts[self.position[v]][: len(self.tree.children[v])]
+
+    def node_kept(self, v, verifier):
+        return self.source.kept(verifier.name, self.position[v])
