@@ -3,8 +3,9 @@
 Its commands: ``table`` (the default: every verifier's exact acceptance and every draft law's
 optimum against the number of drafts, on a synthetic LLM-like family), ``tree`` (tokens per step on
 full binary trees), ``reproduce`` (the SpecHub paper's figures and claims), ``bench`` (benchmarks
-as ratios to baselines timed in the same run), and with the ``llm`` extra ``collect``,
-``collect-trees`` and ``validate`` (the real models).
+as ratios to baselines timed in the same run), ``sweep`` (a grid over a logged dataset on Dask,
+the ``sweep`` extra) and ``synthetic-data`` (a large LLM-like dataset for it), and with the ``llm``
+extra ``collect``, ``collect-trees`` and ``validate`` (the real models).
 
 Every error is one line on standard error naming the flag or file, with exit status 2; Ctrl-C
 stops with one line and status 130.
@@ -224,6 +225,32 @@ def _parser() -> argparse.ArgumentParser:
                    help="positions the tree benchmark runs over: the shipped data repeated")
     b.add_argument("--lp-scaling", action="store_true", help="also find the largest V the dense LP solves in 30 s (minutes)")
     b.add_argument("--llm", action="store_true", help="also time the real models' cached tree scoring (llm extra)")
+    b.add_argument("--sweep", action="store_true", help="also time sweep on Dask against the serial loop (sweep extra)")
+    sw = sub.add_parser("sweep", help="the (method, k, temperature) grid over a logged dataset, on Dask (sweep extra)",
+                        formatter_class=fmt)
+    sw.add_argument("--data", type=Path, help="a logged dataset directory (default: the shipped one)")
+    sw.add_argument("--methods", nargs="+", required=True, choices=list(VERIFIERS), metavar="METHOD",
+                    help=f"verifiers, of {', '.join(VERIFIERS)}")
+    sw.add_argument("--k", type=DRAFTS, nargs="+", required=True, help="draft counts (each method must support each)")
+    sw.add_argument("--temperatures", type=LOGGED_TEMPERATURE, nargs="+", default=[1.0], help="sampling temperatures")
+    sw.add_argument("--top-p", type=_number(float, "a top-p in (0, 1]", 0.0, 1.0, low_open=True),
+                    help="nucleus truncation of both laws (default: none)")
+    sw.add_argument("--no-optimum", action="store_true", help="skip the optimum of each method's draft law")
+    sw.add_argument("--per-position", action="store_true", help="one row per position and cell")
+    sw.add_argument("--chunk", type=POSITIVE, default=256, help="positions per task")
+    sw.add_argument("--scheduler", help="a Dask scheduler address tcp://host:port, or processes, threads or sync "
+                                        "(default: the local process scheduler)")
+    sw.add_argument("--out", type=Path, required=True, help="Parquet file to write (finished chunks are kept in OUT.partial/)")
+    sw.add_argument("--overwrite", action="store_true", help="replace an existing sweep table at --out")
+    sd = sub.add_parser("synthetic-data", help="write a large LLM-like logged dataset chunk by chunk",
+                        formatter_class=fmt)
+    sd.add_argument("--out", type=Path, required=True, help="dataset directory to write")
+    sd.add_argument("--positions", type=POSITIVE, default=1_000_000, help="positions")
+    sd.add_argument("--vocab", type=POSITIVE, default=32_000, help="vocabulary size")
+    sd.add_argument("--top-k", type=POSITIVE, default=64, help="tokens stored per position")
+    sd.add_argument("--chunk", type=POSITIVE, default=2000, help="positions generated at once")
+    sd.add_argument("--seed", type=NONNEGATIVE, default=0, help="seed of the synthetic family")
+    sd.add_argument("--overwrite", action="store_true", help="replace an existing dataset of this library at --out")
     return parser
 
 
@@ -283,11 +310,48 @@ def _validate(args) -> int:
     return 1 if failed else 0
 
 
+def _sweep(args) -> int:
+    from .outputs import check_replaceable
+    from .sweep import _is_sweep_table, sweep, write_table
+
+    check_replaceable(args.out, "--out", args.overwrite, _is_sweep_table, "a sweep table of this library")
+    checkpoint = args.out.parent / (args.out.name + ".partial")
+    scheduler = None if args.scheduler in (None, "processes") else args.scheduler
+    table = sweep(args.data, args.methods, args.k, args.temperatures, top_p=args.top_p, optimum=not args.no_optimum,
+                  scheduler=scheduler, per_position=args.per_position, chunk=args.chunk, checkpoint=checkpoint,
+                  progress=sys.stderr.isatty())
+    write_table(table, args.out, overwrite=args.overwrite)
+    for item in checkpoint.iterdir():  # the checkpoint holds only this run's chunks and settings
+        item.unlink()
+    checkpoint.rmdir()
+    if not args.per_position:
+        print(table.to_string(index=False))
+    print(f"wrote {args.out} ({len(table)} rows; peak memory of a task {table.attrs['peak_rss_mb']:.0f} MB)")
+    return 0
+
+
+def _synthetic_data(args) -> int:
+    from .sweep import synthetic_dataset
+
+    path = synthetic_dataset(args.out, args.positions, args.vocab, top_k=args.top_k, chunk=args.chunk, seed=args.seed,
+                             overwrite=args.overwrite,
+                             progress=lambda done, total, s: print(f"synthetic-data: {done}/{total} positions ({s:.0f} s)",
+                                                                   file=sys.stderr))
+    print(f"wrote {path}")
+    return 0
+
+
 def _run(args) -> int:
     if args.command == "bench":
         lines = (bench.run(args.positions, args.vocab, args.repeats) + bench.run_optimum()
                  + bench.run_trees(positions=args.tree_positions) + (bench.run_scorer() if args.llm else []))
         print(bench.report(lines))
+        if args.sweep:
+            from .sweep import benchmark
+
+            for line in benchmark():
+                print(f"{line['run']:<40} {line['seconds']:8.2f} s  {line['throughput']:10.0f} position-cells/s  "
+                      f"{line['ratio']:5.2f}x the serial loop")
         if args.lp_scaling:
             for k in (2, 3):
                 v, seconds, why = bench.dense_lp_limit(k)
@@ -305,6 +369,10 @@ def _run(args) -> int:
         claims = reproduce(args.out, args.quick)
         print(text_table(claims))
         return 0 if all(c.holds for c in claims if c.exact) else 1
+    if args.command == "sweep":
+        return _sweep(args)
+    if args.command == "synthetic-data":
+        return _synthetic_data(args)
     if args.command == "tree":
         print(tree_table(args.methods, args.nodes, args.temperatures, args.data, args.vocab, args.positions, args.seed))
         return 0

@@ -1,0 +1,439 @@
+r"""Sweeps of the (method, k, temperature) grid over a logged dataset, on Dask.
+
+The work is embarrassingly parallel over positions: each *chunk* of consecutive positions is one
+task that opens the memory-mapped dataset itself (nothing large is sent to it), densifies its rows
+once per temperature, and computes every cell of the grid on them, returning per-cell sums (or the
+per-position values). The chunks run on Dask (``dask[distributed]``): the local scheduler
+(``scheduler=None``: processes, or ``"threads"``) or a cluster (``scheduler="tcp://host:port"``).
+
+For a cell ``c`` over ``n`` positions with exact per-position acceptance ``a_i``
+
+.. math::
+
+    \text{acceptance} = \frac1n \sum_i a_i, \qquad
+    \text{acceptance\_se} = \sqrt{\frac{\sum_i (a_i - \bar a)^2}{n (n - 1)}},
+
+the mean being the exact mean over the dataset's positions (the spread between positions, not a
+Monte Carlo error: each ``a_i`` is exact), and likewise for the optimum of the method's draft law.
+
+A run with a ``checkpoint`` folder writes every finished chunk there atomically, with the run's
+settings; a rerun with the same settings skips those chunks (and refuses other settings, naming
+them), so an interrupted sweep resumes, and a chunk whose worker died is simply recomputed: chunk
+files are named by their positions, so none is lost or counted twice.
+
+References: the grid's values are :func:`spechub_theory.acceptance_rate` and
+:func:`spechub_theory.optimal_acceptance_rate`; Dask, https://docs.dask.org.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import resource
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import validate
+from .acceptance import acceptance_rate
+from .drafts import DRAFT_LAWS
+from .logged import default_path, load_logged
+from .optimal import optimal_acceptance_rate
+from .outputs import atomic_path, check_replaceable, protect, write_text
+from .verifiers import VERIFIERS
+
+#: Positions per task unless asked otherwise.
+CHUNK = 256
+#: Seconds to wait for a scheduler before giving up.
+CONNECT_TIMEOUT = 10
+#: The columns of a sweep's table (``optimum`` and ``optimum_se`` only with ``optimum=True``).
+COLUMNS = ("method", "k", "temperature", "law", "positions", "acceptance", "acceptance_se", "optimum", "optimum_se")
+SETTINGS = "settings.json"
+
+
+def _cells(methods, k, temperatures):
+    """The grid as ``[(method, k, temperature)]``, each checked before anything runs."""
+    methods = [methods] if isinstance(methods, str) else list(methods)
+    ks = [k] if isinstance(k, (int, np.integer)) and not isinstance(k, bool) else list(k)
+    temperatures = [temperatures] if isinstance(temperatures, (int, float)) else list(temperatures)
+    if not methods or not ks or not temperatures:
+        raise ValueError("methods, k, temperatures: each needs at least one value")
+    for m in methods:
+        validate.choice(m, "methods", VERIFIERS)
+    ks = [validate.draft_count(v) for v in ks]
+    for t in temperatures:
+        if isinstance(t, bool) or not isinstance(t, (int, float, np.floating)) or not 0 < t <= 1:
+            raise ValueError(f"temperatures: logged logits support 0 < T <= 1, got {t!r}")
+    unsupported = [(m, v) for m in methods for v in ks if not VERIFIERS[m].supports(v)]
+    if unsupported:
+        m, v = unsupported[0]
+        raise ValueError(f"k: method {m!r} is not defined for k = {v} (it supports k = {VERIFIERS[m].k_values}); "
+                         f"sweep it separately with the k it supports")
+    return [(m, v, float(t)) for t in temperatures for m in methods for v in ks]
+
+
+def _top_p(rows: np.ndarray, top_p: float) -> np.ndarray:
+    """Each row restricted to its smallest set of most likely tokens holding at least ``top_p``
+    (ties broken towards the lower token id), renormalised: the engines' nucleus step on a law."""
+    order = np.argsort(-rows, axis=-1, kind="stable")
+    sorted_rows = np.take_along_axis(rows, order, -1)
+    before = np.cumsum(sorted_rows, -1) - sorted_rows  # mass strictly ahead of each token
+    keep_sorted = before < top_p
+    keep = np.zeros_like(keep_sorted)
+    np.put_along_axis(keep, order, keep_sorted, -1)
+    out = np.where(keep, rows, 0.0)
+    return out / out.sum(-1, keepdims=True)
+
+
+def chunk_values(data, lo: int, hi: int, cells, top_p=None, optimum: bool = True) -> dict:
+    """The exact per-position values of every cell on positions ``lo:hi`` of the dataset at ``data``.
+
+    Returns ``{"lo", "hi", "acceptance": (cells, hi - lo), "optimum": (cells, hi - lo) or None,
+    "peak_rss_mb"}``; what a task computes.
+    """
+    where = default_path() if data is None else Path(data)
+    acceptance = np.empty((len(cells), hi - lo))
+    best = np.empty((len(cells), hi - lo)) if optimum else None
+    try:
+        at = {t: load_logged(where, temperature=t) for t in {c[2] for c in cells}}
+    except ValueError as err:
+        raise ValueError(f"data: {_worker_name()} cannot open {where}: {err}") from None
+    rows = {}
+    for t, logged in at.items():
+        p, q = logged.p[lo:hi], logged.q[lo:hi]
+        rows[t] = (p, q) if top_p is None else (_top_p(p, top_p), _top_p(q, top_p))
+    for i, (method, k, t) in enumerate(cells):
+        p, q = rows[t]
+        acceptance[i] = acceptance_rate(p, q, method, k)
+        if optimum:
+            best[i] = optimal_acceptance_rate(p, q, k, VERIFIERS[method].drafts)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"lo": lo, "hi": hi, "acceptance": acceptance, "optimum": best, "peak_rss_mb": peak}
+
+
+def _worker_name() -> str:
+    try:
+        from distributed import get_worker
+
+        return f"worker {get_worker().address}"
+    except (ImportError, ValueError):
+        return f"process {os.getpid()}"
+
+
+def _chunk_file(folder: Path, lo: int, hi: int) -> Path:
+    return folder / f"chunk_{lo:010d}_{hi:010d}.npz"
+
+
+def _run_chunk(data, lo, hi, cells, top_p, optimum, checkpoint):
+    """One task: the chunk's values, read from the checkpoint when it was already computed, else
+    computed and (with a checkpoint) written there atomically."""
+    if checkpoint is not None:
+        done = _chunk_file(Path(checkpoint), lo, hi)
+        if done.is_file():
+            with np.load(done) as f:
+                return {"lo": lo, "hi": hi, "acceptance": f["acceptance"],
+                        "optimum": f["optimum"] if optimum else None, "peak_rss_mb": 0.0}
+    values = chunk_values(data, lo, hi, cells, top_p, optimum)
+    if checkpoint is not None:
+        with atomic_path(_chunk_file(Path(checkpoint), lo, hi)) as tmp:
+            np.savez(tmp, acceptance=values["acceptance"],
+                     optimum=values["optimum"] if optimum else np.zeros((len(cells), 0)))
+    return values
+
+
+def _settings(data, cells, top_p, optimum, chunk, n) -> dict:
+    where = default_path() if data is None else Path(data)
+    meta = json.loads((where / "meta.json").read_text())
+    return {"data": str(where.resolve()), "hashes": meta.get("hashes"), "n_positions": n,
+            "cells": [list(c) for c in cells], "top_p": top_p, "optimum": bool(optimum), "chunk": int(chunk)}
+
+
+def _open_checkpoint(checkpoint: Path, settings: dict) -> None:
+    protect(checkpoint, "checkpoint")
+    file = checkpoint / SETTINGS
+    if not checkpoint.exists():
+        checkpoint.mkdir(parents=True)
+        write_text(file, json.dumps(settings, indent=2, sort_keys=True))
+        return
+    try:
+        started = json.loads(file.read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        raise ValueError(f"checkpoint: {checkpoint} exists but is not a sweep's checkpoint (no readable {SETTINGS}); "
+                         "move it away or choose another output") from None
+    differ = sorted(key for key in settings.keys() | started.keys() if settings.get(key) != started.get(key))
+    if differ:
+        raise ValueError(f"checkpoint: {checkpoint} holds an interrupted sweep with other settings "
+                         f"({', '.join(differ)} differ); rerun it with the same settings, or choose another output")
+
+
+def _client(scheduler):
+    """A distributed ``Client`` for an address (or a ``Client``/cluster given), within a timeout."""
+    from distributed import Client
+
+    if isinstance(scheduler, Client):
+        return scheduler, False
+    if hasattr(scheduler, "scheduler_address"):
+        return Client(scheduler, timeout=f"{CONNECT_TIMEOUT}s"), True
+    try:
+        return Client(str(scheduler), timeout=f"{CONNECT_TIMEOUT}s"), True
+    except (OSError, TimeoutError) as err:
+        raise ValueError(f"scheduler: no Dask scheduler answered at {scheduler} within {CONNECT_TIMEOUT} s ({err})") from None
+
+
+def _compute(tasks, scheduler, progress: bool):
+    """Run the ``(function, *args)`` tasks on the scheduler; returns their results in order."""
+    import dask
+
+    delayed = [dask.delayed(f, pure=False)(*args) for f, *args in tasks]
+    if scheduler is None or scheduler in ("processes", "threads", "sync"):
+        from dask.diagnostics import ProgressBar
+
+        with ProgressBar(minimum=1.0) if progress else _nothing():
+            return list(dask.compute(*delayed, scheduler=scheduler or "processes"))
+    client, own = _client(scheduler)
+    try:
+        futures = client.compute(delayed)
+        if progress:
+            from distributed import progress as show
+
+            show(futures)
+        return client.gather(futures)
+    finally:
+        if own:
+            client.close()
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def sweep(data=None, methods=("rrs", "spechub"), k=2, temperatures=1.0, *, top_p=None, optimum: bool = True,
+          scheduler=None, per_position: bool = False, chunk: int = CHUNK, checkpoint=None, progress: bool = False):
+    """Every cell of the (method, k, temperature) grid over a logged dataset, computed on Dask.
+
+    Parameters
+    ----------
+    data : path or None
+        A logged dataset (:mod:`spechub_theory.logged`); None for the shipped one. Every worker opens
+        it itself, so it must be at that path on the workers too (a shared file system).
+    methods, k, temperatures : name or sequence
+        The grid: every method at every ``k`` and temperature ``0 < T <= 1``. A method that is not
+        defined for one of the ``k`` is refused before anything runs.
+    top_p : float, optional
+        Apply nucleus truncation (keep the most likely tokens until their mass reaches ``top_p``,
+        renormalise) to both laws at each temperature, as engines do.
+    optimum : bool
+        Also compute the optimum of each method's draft law (:func:`spechub_theory.optimal_acceptance_rate`).
+    scheduler : None, "processes", "threads", "sync", an address ``"tcp://host:port"``, or a ``Client``/cluster
+        None runs Dask's local scheduler on processes.
+    per_position : bool
+        One row per position and cell (columns ``position``, ``acceptance`` and ``optimum``)
+        instead of one row per cell.
+    chunk : int
+        Positions per task (the task's memory is about ``3 * chunk * V * 8`` bytes per temperature).
+    checkpoint : path, optional
+        A folder for finished chunks (see the module docstring): a rerun resumes from it.
+    progress : bool
+        Show Dask's progress bar.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per cell: ``method, k, temperature, law, positions, acceptance, acceptance_se``,
+        and ``optimum, optimum_se`` with ``optimum=True``; each mean is exact over the positions,
+        each ``_se`` the standard error of that mean over positions. Its ``attrs["peak_rss_mb"]``
+        is the largest peak resident memory a task's process reported.
+    """
+    cells, tasks = plan(data, methods, k, temperatures, top_p=top_p, optimum=optimum, chunk=chunk,
+                        checkpoint=checkpoint)
+    return assemble(_compute(tasks, scheduler, progress), cells, optimum, per_position, positions=tasks[-1][3])
+
+
+def plan(data, methods, k, temperatures, *, top_p=None, optimum=True, chunk=CHUNK, checkpoint=None):
+    """``(cells, tasks)``: the checked grid and one task ``(function, *args)`` per chunk of
+    positions, as :func:`sweep` submits them (opening the checkpoint, which must match)."""
+    cells = _cells(methods, k, temperatures)
+    if top_p is not None and (isinstance(top_p, bool) or not isinstance(top_p, (int, float)) or not 0 < top_p <= 1):
+        raise ValueError(f"top_p: must be in (0, 1], got {top_p!r}")
+    if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
+        raise ValueError(f"chunk: must be a positive integer, got {chunk!r}")
+    n = len(load_logged(data))
+    if checkpoint is not None:
+        checkpoint = Path(checkpoint)
+        _open_checkpoint(checkpoint, _settings(data, cells, top_p, optimum, chunk, n))
+    data_arg = None if data is None else str(Path(data).resolve())
+    tasks = [(_run_chunk, data_arg, lo, min(lo + chunk, n), cells, top_p, optimum,
+              None if checkpoint is None else str(checkpoint.resolve())) for lo in range(0, n, chunk)]
+    return cells, tasks
+
+
+def assemble(results, cells, optimum: bool, per_position: bool, *, positions: int):
+    """The table of :func:`sweep` from its tasks' results (in any order), checking that the chunks
+    cover positions ``0 .. positions - 1`` exactly once."""
+    import pandas as pd
+
+    results = sorted(results, key=lambda r: r["lo"])
+    n = positions
+    edges = [r["lo"] for r in results] + [results[-1]["hi"] if results else 0]
+    if edges[0] != 0 or edges[-1] != n or any(r["hi"] != lo for r, lo in zip(results, edges[1:])):
+        raise RuntimeError("sweep: the chunks returned do not cover the dataset once each (a scheduler error)")
+    acc = np.concatenate([r["acceptance"] for r in results], axis=1)
+    best = np.concatenate([r["optimum"] for r in results], axis=1) if optimum else None
+    if per_position:
+        frames = []
+        for i, (method, kk, t) in enumerate(cells):
+            frame = {"method": method, "k": kk, "temperature": t, "law": VERIFIERS[method].drafts,
+                     "position": np.arange(n), "acceptance": acc[i]}
+            if optimum:
+                frame["optimum"] = best[i]
+            frames.append(pd.DataFrame(frame))
+        table = pd.concat(frames, ignore_index=True)
+    else:
+        rows = []
+        for i, (method, kk, t) in enumerate(cells):
+            row = {"method": method, "k": kk, "temperature": t, "law": VERIFIERS[method].drafts, "positions": n,
+                   "acceptance": float(acc[i].mean()), "acceptance_se": _se(acc[i])}
+            if optimum:
+                row.update(optimum=float(best[i].mean()), optimum_se=_se(best[i]))
+            rows.append(row)
+        table = pd.DataFrame(rows)
+    table.attrs["peak_rss_mb"] = max(r["peak_rss_mb"] for r in results)
+    return table
+
+
+def _se(values: np.ndarray) -> float:
+    return float(values.std(ddof=1) / math.sqrt(values.size)) if values.size > 1 else float("nan")
+
+
+def write_table(table, out, overwrite: bool = False) -> Path:
+    """Write a sweep's table to ``out`` as Parquet, atomically; an existing file is replaced only
+    with ``overwrite=True`` and only when it is a Parquet file of this function's columns."""
+    out = Path(out)
+    check_replaceable(out, "out", overwrite, _is_sweep_table, "a sweep table of this library")
+    with atomic_path(out) as tmp:
+        table.to_parquet(tmp, index=False)
+    return out
+
+
+def _is_sweep_table(path: Path) -> bool:
+    try:
+        import pyarrow.parquet as pq
+
+        names = set(pq.read_schema(path).names)
+    except Exception:  # noqa: BLE001 -- anything unreadable is not ours
+        return False
+    return {"method", "k", "temperature", "acceptance"} <= names
+
+
+def synthetic_dataset(path, positions: int, vocab: int, *, top_k: int = 64, chunk: int = 2000, seed=0,
+                      overwrite: bool = False, progress=None) -> Path:
+    """Write an LLM-like logged dataset of ``positions`` positions at vocabulary ``vocab`` without
+    holding it in memory: :func:`spechub_theory.synthetic.llm_like_logits` chunk by chunk, each
+    position storing the ``top_k`` tokens of ``max(z_target, z_draft)`` with both logits, written
+    into memory-mapped ``.npy`` files in a temporary folder swapped in when complete.
+
+    The laws at a position are the softmax over its ``top_k`` stored tokens (the loader's rule), so
+    the dataset is exactly what it stores, whatever the truncation discards.
+    """
+    from numpy.lib.format import open_memmap
+
+    from .logged import FORMAT_VERSION, is_dataset
+    from .outputs import swap_in_dir
+    from .synthetic import llm_like_logits
+
+    path = Path(path)
+    for name, value in (("positions", positions), ("vocab", vocab), ("top_k", top_k), ("chunk", chunk)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name}: must be a positive integer, got {value!r}")
+    if top_k > vocab:
+        raise ValueError(f"top_k: {top_k} exceeds the vocabulary ({vocab})")
+    check_replaceable(path, "path", overwrite, is_dataset, "a dataset of this library")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    import shutil
+    import tempfile
+
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        nnz = positions * top_k
+        token_type = np.uint16 if vocab <= np.iinfo(np.uint16).max else np.int32
+        arrays = {
+            "offsets": open_memmap(tmp / "offsets.npy", "w+", np.int64, (positions + 1,)),
+            "tokens": open_memmap(tmp / "tokens.npy", "w+", token_type, (nnz,)),
+            "target_logits": open_memmap(tmp / "target_logits.npy", "w+", np.float32, (nnz,)),
+            "draft_logits": open_memmap(tmp / "draft_logits.npy", "w+", np.float32, (nnz,)),
+            "prompt_ids": open_memmap(tmp / "prompt_ids.npy", "w+", np.int32, (positions,)),
+            "steps": open_memmap(tmp / "steps.npy", "w+", np.int32, (positions,)),
+        }
+        arrays["offsets"][:] = np.arange(positions + 1, dtype=np.int64) * top_k
+        arrays["prompt_ids"][:] = 0
+        arrays["steps"][:] = np.arange(positions, dtype=np.int64).astype(np.int32)
+        seeds = np.random.SeedSequence(validate.rng(seed).integers(2**63)).spawn(math.ceil(positions / chunk))
+        start = time.perf_counter()
+        for c, lo in enumerate(range(0, positions, chunk)):
+            hi = min(lo + chunk, positions)
+            zt, zd = llm_like_logits(hi - lo, vocab, seed=seeds[c])
+            top = np.argpartition(-np.maximum(zt, zd), top_k - 1, axis=1)[:, :top_k]
+            top.sort(axis=1)
+            rows = np.arange(hi - lo)[:, None]
+            arrays["tokens"][lo * top_k : hi * top_k] = top.ravel()
+            arrays["target_logits"][lo * top_k : hi * top_k] = zt[rows, top].ravel()
+            arrays["draft_logits"][lo * top_k : hi * top_k] = zd[rows, top].ravel()
+            if progress is not None:
+                progress(hi, positions, time.perf_counter() - start)
+        for a in arrays.values():
+            a.flush()
+        del arrays
+        np.save(tmp / "context.npy", np.zeros(0, np.int32))
+        np.save(tmp / "context_offsets.npy", np.array([0, 0], np.int64))
+        meta = {"format_version": FORMAT_VERSION, "vocab_size": int(vocab), "n_positions": int(positions),
+                "temperature": 1.0, "max_tail_mass": None, "models": {"target": "llm_like_logits", "draft": "llm_like_logits"},
+                "hashes": {"seed": str(seed)}, "synthetic": {"top_k": int(top_k), "chunk": int(chunk), "seed": str(seed)}}
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
+        os.chmod(tmp, 0o755)
+        load_logged(tmp)  # the loader's own checks of every shape
+        swap_in_dir(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+def benchmark(data=None, methods=("single", "rrs", "spechub", "kseq"), k=(1, 2, 3), temperatures=(0.6, 1.0),
+              chunk: int = 128, workers: int = 2) -> list[dict]:
+    """Throughput of :func:`sweep` (positions x cells per second) on the local process scheduler and
+    on a ``LocalCluster`` of ``workers`` processes, against the serial loop over the same chunks,
+    timed in the same run. Each method runs at the ``k`` it supports."""
+    from distributed import Client, LocalCluster
+
+    groups = {m: [v for v in k if VERIFIERS[validate.choice(m, "methods", VERIFIERS)].supports(v)] for m in methods}
+    groups = {m: ks for m, ks in groups.items() if ks}
+    cells = [c for m, ks in groups.items() for c in _cells([m], ks, temperatures)]
+    n = len(load_logged(data))
+    work = n * len(cells)
+
+    def timed(run):
+        tic = time.perf_counter()
+        run()
+        return time.perf_counter() - tic
+
+    def run_sweeps(scheduler):
+        return [sweep(data, [m], ks, temperatures, chunk=chunk, scheduler=scheduler) for m, ks in groups.items()]
+
+    serial = timed(lambda: [chunk_values(data, lo, min(lo + chunk, n), cells, None, True) for lo in range(0, n, chunk)])
+    lines = [{"run": "serial loop over the same chunks", "seconds": serial, "throughput": work / serial, "ratio": 1.0}]
+    local = timed(lambda: run_sweeps(None))
+    lines.append({"run": "sweep, local process scheduler", "seconds": local, "throughput": work / local,
+                  "ratio": serial / local})
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        client.run(lambda: None)
+        clustered = timed(lambda: run_sweeps(client))
+    lines.append({"run": f"sweep, LocalCluster of {workers} workers", "seconds": clustered,
+                  "throughput": work / clustered, "ratio": serial / clustered})
+    return lines

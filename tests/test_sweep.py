@@ -1,0 +1,172 @@
+"""Sweeps on Dask: every cell equals the serial library's value; resumes lose and duplicate nothing."""
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("distributed")
+pytest.importorskip("pyarrow")
+
+import cloudpickle  # noqa: E402  (a dependency of distributed)
+from distributed import Client, LocalCluster  # noqa: E402
+
+from spechub_theory import acceptance_rate, cli, load_logged, optimal_acceptance_rate, sweep as sweeps  # noqa: E402
+from spechub_theory.sweep import assemble, plan, sweep, synthetic_dataset, write_table  # noqa: E402
+
+# Functions of this module travel to the worker processes by value (they cannot import tests/).
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+#: The grid of the tests: the shipped data's 901 positions at T = 1, two methods, chunks of 300.
+GRID = dict(methods=["rrs", "spechub"], k=2, temperatures=[1.0])
+
+
+@pytest.fixture(scope="module")
+def client():
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    data = load_logged(None, 1.0)
+    return data.p[:], data.q[:]
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    """A small LLM-like dataset (901 positions like the shipped one, V = 2000, 32 tokens stored)."""
+    return synthetic_dataset(tmp_path_factory.mktemp("small") / "data", positions=901, vocab=2000, top_k=32, seed=3)
+
+
+def test_every_cell_on_a_local_cluster_equals_the_serial_library(client, shipped):
+    p, q = shipped
+    table = sweep(None, **GRID, scheduler=client, chunk=300)
+    assert list(table["method"]) == ["rrs", "spechub"] and set(table["positions"]) == {len(p)}
+    for _, row in table.iterrows():
+        exact = acceptance_rate(p, q, row["method"], 2)
+        best = optimal_acceptance_rate(p, q, 2, "iid" if row["method"] == "rrs" else "hub")
+        assert abs(row["acceptance"] - exact.mean()) < 1e-12
+        assert abs(row["optimum"] - best.mean()) < 1e-12
+        # the standard error of a mean over positions, from its definition
+        assert abs(row["acceptance_se"] - np.sqrt(((exact - exact.mean()) ** 2).sum() / (exact.size * (exact.size - 1)))) < 1e-12
+    assert table.attrs["peak_rss_mb"] > 0
+
+
+def test_per_position_rows_equal_acceptance_rate_row_by_row(small):
+    data = load_logged(small)
+    p, q = data.p[:], data.q[:]
+    table = sweep(small, ["rrs_wo"], [2], [1.0], optimum=False, per_position=True, scheduler="threads", chunk=400)
+    assert list(table["position"]) == list(range(len(p)))
+    np.testing.assert_allclose(table["acceptance"], acceptance_rate(p, q, "rrs_wo", 2), rtol=0, atol=1e-12)
+
+
+def test_top_p_is_the_engines_nucleus_step(shipped):
+    p, q = shipped
+    nucleus = sweeps._top_p(p[:20], 0.9)
+    for row, cut in zip(p[:20], nucleus):
+        order = np.argsort(-row, kind="stable")
+        mass = np.cumsum(row[order])
+        kept = order[: int(np.searchsorted(mass, 0.9)) + 1]  # the smallest prefix holding 0.9
+        np.testing.assert_allclose(cut[kept], row[kept] / row[kept].sum(), rtol=1e-12)
+        assert cut[np.setdiff1d(np.arange(row.size), kept)].sum() == 0
+
+
+def test_an_interrupted_sweep_resumes_to_the_same_table(small, tmp_path, monkeypatch):
+    whole = sweep(small, **GRID, scheduler="sync", chunk=300)
+    calls, failed, original = [], [], sweeps.chunk_values
+
+    def failing_once(data, lo, hi, *args):
+        calls.append(lo)
+        if lo == 600 and not failed:
+            failed.append(lo)
+            raise RuntimeError("task failed")
+        return original(data, lo, hi, *args)
+
+    monkeypatch.setattr(sweeps, "chunk_values", failing_once)
+    checkpoint = tmp_path / "out.parquet.partial"
+    with pytest.raises(RuntimeError, match="task failed"):
+        sweep(small, **GRID, scheduler="sync", chunk=300, checkpoint=checkpoint)
+    finished = sorted(p.name for p in checkpoint.glob("chunk_*.npz"))
+    assert "chunk_0000000600_0000000900.npz" not in finished and finished  # others may have finished first
+    calls.clear()
+    again = sweep(small, **GRID, scheduler="sync", chunk=300, checkpoint=checkpoint)
+    assert 600 in calls and all(f"chunk_{lo:010d}_" not in " ".join(finished) for lo in calls)  # only missing chunks
+    assert again.equals(whole)
+    with pytest.raises(ValueError, match="other settings .*cells"):
+        sweep(small, ["rrs"], 2, 1.0, scheduler="sync", chunk=300, checkpoint=checkpoint)
+
+
+def _dies_once(marker, *task):
+    """A chunk task whose worker process dies the first time it runs the chunk at position 300."""
+    function, *args = task
+    if args[1] == 300 and not os.path.exists(marker):
+        open(marker, "w").close()
+        os._exit(1)
+    return function(*args)
+
+
+def test_a_worker_that_dies_mid_run_loses_and_duplicates_no_chunk(client, small, tmp_path):
+    cells, tasks = plan(small, **GRID, chunk=300, checkpoint=tmp_path / "ckpt")
+    marker = str(tmp_path / "died")
+    futures = client.compute([__import__("dask").delayed(_dies_once, pure=False)(marker, *t) for t in tasks])
+    results = client.gather(futures)
+    assert os.path.exists(marker)  # a worker did die
+    table = assemble(results, cells, True, False, positions=901)
+    expected = sweep(small, **GRID, scheduler="sync", chunk=300)
+    np.testing.assert_allclose(table["acceptance"], expected["acceptance"], rtol=0, atol=1e-12)
+    assert sorted(p.name for p in (tmp_path / "ckpt").glob("chunk_*")) == [
+        f"chunk_{lo:010d}_{min(lo + 300, 901):010d}.npz" for lo in (0, 300, 600, 900)]
+
+
+def test_bad_input_is_refused_before_any_task(tmp_path, monkeypatch):
+    checkpoint = tmp_path / "ckpt"
+    with pytest.raises(ValueError, match="methods: unknown methods 'rrss'"):
+        sweep(None, ["rrss"], 2, 1.0, checkpoint=checkpoint)
+    with pytest.raises(ValueError, match="k: method 'spechub' is not defined for k = 3"):
+        sweep(None, ["spechub"], [2, 3], 1.0, checkpoint=checkpoint)
+    with pytest.raises(ValueError, match="temperatures: logged logits support 0 < T <= 1"):
+        sweep(None, ["rrs"], 2, 1.5, checkpoint=checkpoint)
+    assert not checkpoint.exists()
+    with pytest.raises(ValueError, match=r"data: process \d+ cannot open /nonexistent"):
+        sweeps._run_chunk("/nonexistent", 0, 1, [("rrs", 2, 1.0)], None, False, None)
+
+
+def test_an_unreachable_scheduler_is_a_clear_error_within_the_timeout(monkeypatch):
+    monkeypatch.setattr(sweeps, "CONNECT_TIMEOUT", 2)
+    tic = time.perf_counter()
+    with pytest.raises(ValueError, match="scheduler: no Dask scheduler answered at tcp://127.0.0.1:9 within 2 s"):
+        sweep(None, ["rrs"], 2, 1.0, scheduler="tcp://127.0.0.1:9")
+    assert time.perf_counter() - tic < 30
+
+
+def test_the_synthetic_dataset_is_what_it_stores(tmp_path):
+    path = synthetic_dataset(tmp_path / "big", positions=50, vocab=3000, top_k=8, chunk=16, seed=1)
+    data = load_logged(path)
+    p = data.p[:]
+    assert p.shape == (50, 3000) and np.all((p > 0).sum(1) == 8)
+    np.testing.assert_allclose(p.sum(1), 1, atol=1e-12)
+    table = sweep(path, ["rrs"], 2, 1.0, scheduler="sync", chunk=20)
+    assert abs(table["acceptance"][0] - acceptance_rate(p, data.q[:], "rrs", 2).mean()) < 1e-12
+    with pytest.raises(ValueError, match="exists; pass overwrite=True"):
+        synthetic_dataset(path, positions=5, vocab=30, top_k=2)
+
+
+def test_the_sweep_command_writes_parquet_and_never_overwrites(small, tmp_path, capsys):
+    import pandas as pd
+
+    out = tmp_path / "results.parquet"
+    args = ["sweep", "--data", str(small), "--methods", "rrs", "--k", "2", "--temperatures", "1", "--out", str(out), "--scheduler", "sync"]
+    assert cli.main(args) == 0
+    table = pd.read_parquet(out)
+    assert list(table["method"]) == ["rrs"] and not (tmp_path / "results.parquet.partial").exists()
+    assert cli.main(args) == 2
+    assert "exists; pass overwrite=True (--overwrite" in capsys.readouterr().err
+    (tmp_path / "mine.parquet").write_text("not a table")
+    assert cli.main(args[:-4] + ["--out", str(tmp_path / "mine.parquet"), "--overwrite"]) == 2
+    assert (tmp_path / "mine.parquet").read_text() == "not a table"
+    write_table(table, out, overwrite=True)
