@@ -14,6 +14,8 @@ Every generator takes a ``seed`` (int, ``SeedSequence`` or ``numpy.random.Genera
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 from scipy.special import softmax
 
@@ -67,26 +69,36 @@ def process(logits, temperature: float = 1.0, top_k: int | None = None, top_p: f
 
     ``top_k`` keeps the ``top_k`` largest logits (ties at the boundary are all kept); ``top_p`` keeps
     the smallest set of most likely tokens whose mass reaches ``top_p`` (the token that crosses the
-    threshold is kept). ``temperature = 0`` gives the one-hot argmax (ties: lowest index).
+    threshold is kept). ``temperature = 0`` gives the one-hot argmax (ties: lowest index), which
+    both filters keep, in ``O(V)`` memory per row. A logit of ``-inf`` (a masked token) has zero
+    mass; every row needs a finite one.
+
+    Examples
+    --------
+    >>> process([0.0, np.log(3.0), -np.inf])
+    array([0.25, 0.75, 0.  ])
     """
     z = np.asarray(logits, dtype=np.float64)
-    if not np.all(np.isfinite(z)):
-        raise ValueError("logits: contains NaN or infinite entries")
-    if not temperature >= 0:
-        raise ValueError(f"temperature: must be >= 0, got {temperature!r}")
+    if z.ndim == 0 or z.shape[-1] == 0:
+        raise ValueError(f"logits: expected an array of shape (..., V) with V >= 1, got shape {z.shape}")
+    if not np.isfinite(z).all():
+        _check_masked(z)
+    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) or not 0 <= temperature < np.inf:
+        raise ValueError(f"temperature: must be a finite number >= 0, got {temperature!r}")
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or top_k < 1):
+        raise ValueError(f"top_k: must be a positive integer, got {top_k!r}")
+    if top_p is not None and (isinstance(top_p, bool) or not isinstance(top_p, numbers.Real) or not 0 < top_p <= 1):
+        raise ValueError(f"top_p: must be a number in (0, 1], got {top_p!r}")
     if temperature == 0:
-        return np.eye(z.shape[-1])[np.argmax(z, axis=-1)]
+        out = np.zeros(z.shape)
+        np.put_along_axis(out, np.argmax(z, axis=-1)[..., None], 1.0, axis=-1)
+        return out
     z = z / temperature
-    if top_k is not None:
-        if not 1 <= top_k:
-            raise ValueError(f"top_k: must be a positive integer, got {top_k!r}")
-        if top_k < z.shape[-1]:
-            kth = np.partition(z, -top_k, axis=-1)[..., -top_k, None]
-            z = np.where(z >= kth, z, -np.inf)
+    if top_k is not None and top_k < z.shape[-1]:
+        kth = np.partition(z, -top_k, axis=-1)[..., -top_k, None]
+        z = np.where(z >= kth, z, -np.inf)
     probs = softmax(z, axis=-1)
     if top_p is not None:
-        if not 0 < top_p <= 1:
-            raise ValueError(f"top_p: must be in (0, 1], got {top_p!r}")
         order = np.argsort(-probs, axis=-1, kind="stable")
         sorted_probs = np.take_along_axis(probs, order, axis=-1)
         before = np.cumsum(sorted_probs, axis=-1) - sorted_probs
@@ -96,3 +108,16 @@ def process(logits, temperature: float = 1.0, top_k: int | None = None, top_p: f
         probs = np.where(keep, probs, 0.0)
         probs /= probs.sum(axis=-1, keepdims=True)
     return probs
+
+
+def _check_masked(z: np.ndarray) -> None:
+    """Logits with non-finite entries: ``-inf`` is a masked token; NaN, ``+inf`` and a row without
+    a finite logit are refused (one pass over ``z`` on the common, all-finite path stays enough)."""
+    if np.isnan(z).any() or np.isposinf(z).any():
+        raise ValueError("logits: contains NaN or +inf entries (a masked token is -inf)")
+    masked = np.isneginf(z).all(axis=-1)
+    if masked.ndim == 0 and masked:
+        raise ValueError("logits: every entry is -inf, so no token has mass")
+    if masked.any():
+        row = tuple(int(i) for i in np.unravel_index(int(np.argmax(masked)), masked.shape))
+        raise ValueError(f"logits: row {row[0] if masked.ndim == 1 else row} is -inf everywhere, so no token has mass")
