@@ -123,7 +123,15 @@ def load_logged(path=None, temperature: float = 1.0) -> LoggedData:
     """
     path = default_path() if path is None else Path(path)
     if not 0 < temperature <= 1:
-        raise ValueError(f"temperature: logged logits support 0 < temperature <= 1, got {temperature!r}")
+        raise ValueError(
+            f"temperature: logged logits support 0 < temperature <= 1, got {temperature!r}. Each position keeps only "
+            "the tokens holding all but max_tail_mass of the mass at T = 1: at T <= 1 the dropped tail's share can "
+            "only shrink, so every law read is within max_tail_mass of the model's, but above T = 1 it grows, to as "
+            "much as V^(1-1/T) max_tail_mass^(1/T) (0.37 at V = 49,152, T = 1.5, max_tail_mass = 1e-3), which the "
+            "stored logits cannot tell. Data for T > 1 has to be logged at that temperature, with a tail small "
+            "there; `spechub-theory collect` logs at T = 1 only (--max-tail-mass sets its tail), so it cannot "
+            "collect such data yet"
+        )
     meta_file = path / "meta.json"
     if not meta_file.is_file():
         raise ValueError(f"path: {meta_file} not found: not a logged dataset")

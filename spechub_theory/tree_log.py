@@ -14,13 +14,14 @@ computes its tokens per step exactly given the drafts.
 
 from __future__ import annotations
 
+import numbers
 from typing import Callable
 
 import numpy as np
 
 from . import validate
 from .drafts import DRAFT_LAWS
-from .logged import stored_law, truncated_support
+from .logged import MIN_TOKENS, stored_law, truncated_support
 
 #: ``score(root, paths)``: both models' logits, shapes ``(len(paths), V)`` each at temperature 1,
 #: after the context of ``root`` extended by each path of drafted tokens.
@@ -35,11 +36,11 @@ def grow_trees(score: Scorer, roots: int, laws, temperatures, branching: int, de
     arrays of :mod:`spechub_theory.logged` and ``root_of`` (the root index of every node), for the
     caller to complete with prompt ids, steps and contexts. ``progress(done, total)`` is called
     after every tree.
+
+    Every argument is checked before ``score`` is first called, so a law that cannot draft
+    ``branching`` children (the hub law drafts pairs only) fails before any model time is spent.
     """
-    for law in laws:
-        validate.choice(law, "laws", DRAFT_LAWS)
-    if branching < 1 or depth < 1:
-        raise ValueError(f"branching, depth: must be positive, got {branching}, {depth}")
+    _check_tree_arguments(roots, laws, temperatures, branching, depth, max_tail_mass)
     rng = validate.rng(seed)
     supports, target, draft, drafts, children, root_of = [], [], [], [], [], []
     tree_roots, tree_law, tree_temperature = [], [], []
@@ -85,3 +86,33 @@ def grow_trees(score: Scorer, roots: int, laws, temperatures, branching: int, de
         "tree_temperature": np.array(tree_temperature),
         "root_of": np.array(root_of),
     }
+
+
+def _positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name}: must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _check_tree_arguments(roots, laws, temperatures, branching, depth, max_tail_mass) -> None:
+    """The checks of :func:`grow_trees`, each a ``ValueError`` naming its argument."""
+    _positive_int(roots, "roots")
+    _positive_int(depth, "depth")
+    branching = _positive_int(branching, "branching")
+    if not len(laws):
+        raise ValueError("laws: need at least one draft law")
+    for law in laws:
+        rule = DRAFT_LAWS[validate.choice(law, "laws", DRAFT_LAWS)]
+        if not rule.supports(branching):
+            raise ValueError(f"branching: the {law!r} draft law cannot draft {branching} children per node "
+                             "(the hub law drafts pairs only: branching = 2)")
+        if rule.min_support(branching) > MIN_TOKENS:
+            raise ValueError(f"branching: the {law!r} draft law needs {rule.min_support(branching)} distinct tokens "
+                             f"for {branching} children, but a logged node may keep only {MIN_TOKENS}")
+    if not len(temperatures):
+        raise ValueError("temperatures: need at least one temperature")
+    for t in temperatures:
+        if isinstance(t, bool) or not isinstance(t, numbers.Real) or not 0 < t <= 1:
+            raise ValueError(f"temperatures: logged trees support 0 < T <= 1, got {t!r}")
+    if isinstance(max_tail_mass, bool) or not isinstance(max_tail_mass, numbers.Real) or not 0 <= max_tail_mass < 1:
+        raise ValueError(f"max_tail_mass: must be a number in [0, 1), got {max_tail_mass!r}")
