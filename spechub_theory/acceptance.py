@@ -7,8 +7,14 @@ import numpy as np
 from . import validate
 from .verifiers import checked
 
+#: Default ``max_cost`` of :func:`acceptance_rate`: rejected prefixes of the ``rrs_wo`` search at
+#: ``k >= 3`` (:func:`rrs_wo_search_size`), about 2-25 s on two CPU cores. ``rrs_wo`` at k = 3 on
+#: one full LLM position of V = 32,000 is about 2e8, at V = 49,152 about 1.5e9; at k = 4 and
+#: V = 32,000 about 1e13 (days).
+MAX_COST = 1e9
 
-def acceptance_rate(p, q, method: str, k: int = 2, *, normalize: bool = False):
+
+def acceptance_rate(p, q, method: str, k: int = 2, *, normalize: bool = False, max_cost=MAX_COST):
     r"""Exact probability that the emitted token is one of the drafts, ``alpha = P(Y in {X_1..X_k})``.
 
     Parameters
@@ -22,6 +28,10 @@ def acceptance_rate(p, q, method: str, k: int = 2, *, normalize: bool = False):
         Number of drafts.
     normalize : bool
         Rescale rows that do not sum to 1 instead of rejecting them.
+    max_cost : float or None
+        Refuse a call whose estimated cost exceeds this (``None``: no limit). Only ``rrs_wo`` at
+        ``k >= 3`` has a cost beyond ``O(kV)`` per row: its search over rejected prefixes, estimated
+        by :func:`rrs_wo_search_size` and limited by default to :data:`MAX_COST`.
 
     Returns
     -------
@@ -35,7 +45,7 @@ def acceptance_rate(p, q, method: str, k: int = 2, *, normalize: bool = False):
     * ``rrs``: :math:`1 - Z_k` with :math:`c_j = c_{j-1} + Z_{j-1}`,
       :math:`Z_j = \sum_x (p - c_j q)_+` (:math:`c_0 = 0, Z_0 = 1`); cost ``O(kV)``.
     * ``rrs_wo``: exact recursion over rejected prefixes with a sorted threshold structure; cost
-      ``O(V log V)`` for ``k <= 2`` and ``O(V^{k-1} log V)`` beyond.
+      ``O(V log V)`` for ``k <= 2`` and ``O(V^{k-1} log V)`` beyond (:func:`rrs_wo_search_size`).
     * ``spechub``: :math:`p(a) + \sum_{i \ne a} \min(p(i), q(i)/(1 - q(a)))`, ``a = argmax q``.
     * ``greedy``: :math:`p(T) + \sum_{x \notin T} \min(p(x), q(x)/(1 - q(T)))`, ``T`` the top ``k-1``.
     * ``kseq``: :math:`1 - (1-\beta)^k` plus the residual's mass on rejected drafts.
@@ -51,11 +61,12 @@ def acceptance_rate(p, q, method: str, k: int = 2, *, normalize: bool = False):
     >>> acceptance_rate([0.5, 0.5], [1.0, 0.0], "single", k=1)
     0.5
     """
-    kept = acceptance_by_position(p, q, method, k, normalize=normalize)
-    return validate.scalar_or_array(np.clip(kept.sum(axis=-1), 0.0, 1.0))
+    kept = acceptance_by_position(p, q, method, k, normalize=normalize, max_cost=max_cost)
+    return validate.scalar_or_array(validate.probabilities(kept.sum(axis=-1), f"acceptance_rate({method!r}, k={k})"))
 
 
-def acceptance_by_position(p, q, method: str, k: int = 2, *, normalize: bool = False) -> np.ndarray:
+def acceptance_by_position(p, q, method: str, k: int = 2, *, normalize: bool = False,
+                           max_cost=MAX_COST) -> np.ndarray:
     """Exact probability that the emitted token is kept as draft ``j``, ``j = 0..k-1``.
 
     In a token tree the kept draft's position says which child's subtree is verified next, so
@@ -65,7 +76,7 @@ def acceptance_by_position(p, q, method: str, k: int = 2, *, normalize: bool = F
 
     Parameters
     ----------
-    p, q, method, k, normalize
+    p, q, method, k, normalize, max_cost
         As in :func:`acceptance_rate`.
 
     Returns
@@ -79,5 +90,35 @@ def acceptance_by_position(p, q, method: str, k: int = 2, *, normalize: bool = F
     """
     p, q, verifier, k = checked(p, q, method, k, normalize=normalize)
     v = p.shape[-1]
-    kept = verifier.positions(p.reshape(-1, v), q.reshape(-1, v), k)
-    return np.clip(kept, 0.0, 1.0).reshape(p.shape[:-1] + (k,))
+    p2, q2 = p.reshape(-1, v), q.reshape(-1, v)
+    validate.cost_limit(max_cost)
+    if verifier.name == "rrs_wo" and k >= 3:
+        prefixes = rrs_wo_search_size(p2, q2, k)
+        validate.affordable(
+            prefixes, max_cost, name="k",
+            work=f"rrs_wo at k = {k} over {p2.shape[0]} row(s) of V = {v:,} searches up to {prefixes:.3g} rejected "
+                 f"prefixes (cost O(V^(k-1) log V) per row)",
+            alternative=f"use k <= 2 (O(V log V)), simulate(p, q, 'rrs_wo', {k}, n=..., seed=...) for an estimate, "
+                        f"or optimal_acceptance_rate(p, q, {k}, 'wo') for the best any verifier reaches on this law",
+        )
+    kept = verifier.positions(p2, q2, k)
+    kept = validate.probabilities(kept, f"acceptance_by_position({method!r}, k={k})")
+    return kept.reshape(p.shape[:-1] + (k,))
+
+
+def rrs_wo_search_size(p: np.ndarray, q: np.ndarray, k: int) -> float:
+    """An upper bound on the rejected prefixes the exact ``rrs_wo`` recursion searches at ``k >= 3``.
+
+    Per row of the validated ``(n, V)`` arrays, with ``r`` the tokens a first draft can be rejected
+    at (``q > p``) and ``m`` the tokens with mass in ``p`` or ``q``, the search
+    (:func:`spechub_theory.kernels.rrs_wo_rejection`) enumerates the first ``k - 1`` drafts, all
+    rejected: ``r`` choices of the first, at most ``m - j`` of draft ``j + 1``. The estimate is
+    ``r (m - 1) (m - 2) ... (m - k + 2)`` summed over rows; each step is ``O(1)`` or a binary
+    search, 2-25 ns on two CPU cores.
+    """
+    r = np.count_nonzero(q > p, axis=-1).astype(np.float64)
+    m = np.count_nonzero((p > 0) | (q > 0), axis=-1).astype(np.float64)
+    size = r
+    for i in range(1, k - 1):
+        size = size * np.maximum(m - i, 0.0)
+    return float(size.sum())

@@ -35,7 +35,7 @@ from scipy.optimize import linprog
 from .acceptance import acceptance_rate
 from .drafts import DRAFT_LAWS
 from .optimal import optimal_acceptance_rate, otm
-from .optimal.otm import MAX_DENSE_VARIABLES, SOLVER_OPTIONS, compact_constraints, lp_scale, membership
+from .optimal.otm import MAX_COST as MAX_LP_VARIABLES, SOLVER_OPTIONS, compact_constraints, lp_scale, membership
 from .logged import load_logged, write_logged
 from .synthetic import llm_like_logits, process
 from .trees import NodePool, Tree, tokens_per_step
@@ -203,7 +203,7 @@ def dense_lp_limit(k: int, budget: float = 30.0, seed: int = 0) -> tuple[int, fl
         try:
             otm(process(target)[0], process(draft)[0], k, "iid", form="dense")
         except ValueError:
-            return (*best, f"V={v} exceeds the dense LP's {MAX_DENSE_VARIABLES:,}-variable cap")
+            return (*best, f"V={v} exceeds otm's default limit of {MAX_LP_VARIABLES:,} variables")
         elapsed = time.perf_counter() - start
         if elapsed > budget:
             return (*best, f"V={v} took {elapsed:.1f} s")

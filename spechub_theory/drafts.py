@@ -1,8 +1,9 @@
 """Draft laws: how the ``k`` draft tokens ``(X_1, ..., X_k)`` of one position are drawn from ``q``.
 
-Each law can sample ordered k-tuples with a ``numpy.random.Generator`` and enumerate its support
-with exact probabilities (for small vocabularies). All take a single validated distribution ``q`` of
-shape ``(V,)``.
+Each law can sample ordered k-tuples with a ``numpy.random.Generator``, enumerate its support
+with exact probabilities (for small vocabularies), and say how large that support is before
+enumerating it (:meth:`DraftLaw.tuple_count`), so that callers can refuse an enumeration too
+large. All take a single validated distribution ``q`` of shape ``(V,)``.
 
 * ``iid`` -- k independent draws from ``q``.
 * ``wo`` -- k sequential draws without replacement, ``q`` renormalised over the tokens not yet
@@ -20,6 +21,7 @@ Ties in ``argmax`` and in the ranking of ``q`` go to the lowest token index.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,6 +68,15 @@ class DraftLaw:
         """Every tuple of positive probability, shape ``(m, k)``, with its probability, shape ``(m,)``."""
         raise NotImplementedError
 
+    def tuple_count(self, support: int, k: int) -> int:
+        """How many tuples :meth:`enumerate` lists for a ``q`` with ``support`` tokens of positive mass
+        (at least :meth:`min_support`), computed without enumerating them (an exact integer)."""
+        raise NotImplementedError
+
+    def tuple_count_rule(self, support: int, k: int) -> str:
+        """:meth:`tuple_count` as the expression it evaluates, e.g. ``"2000^2"``, for messages."""
+        raise NotImplementedError
+
 
 class IID(DraftLaw):
     def sample(self, q, k, rng, n):
@@ -75,6 +86,12 @@ class IID(DraftLaw):
         support = np.flatnonzero(q > 0)
         tuples = np.array(list(itertools.product(support, repeat=k)), dtype=np.int64).reshape(-1, k)
         return tuples, np.prod(q[tuples], axis=1)
+
+    def tuple_count(self, support, k):
+        return support**k
+
+    def tuple_count_rule(self, support, k):
+        return f"{support}^{k}"
 
 
 class WithoutReplacement(DraftLaw):
@@ -111,6 +128,12 @@ class WithoutReplacement(DraftLaw):
             undrafted[np.arange(len(tuples)), tuples[:, j]] = False
         return tuples, np.prod(q[tuples] / remaining, axis=1)
 
+    def tuple_count(self, support, k):
+        return math.perm(support, k)
+
+    def tuple_count_rule(self, support, k):
+        return f"{support}!/{support - k}!"
+
 
 class Hub(DraftLaw):
     def min_support(self, k):
@@ -136,6 +159,12 @@ class Hub(DraftLaw):
         probs = np.concatenate([q[spokes], q[a] * q[spokes] / q[spokes].sum()])
         return tuples, probs
 
+    def tuple_count(self, support, k):
+        return 2 * (support - 1)  # (i, a) and (a, i) for every spoke i
+
+    def tuple_count_rule(self, support, k):
+        return f"2 x ({support} - 1)"
+
 
 class Greedy(DraftLaw):
     def min_support(self, k):
@@ -152,6 +181,12 @@ class Greedy(DraftLaw):
         rest = rest[~np.isin(rest, fixed)]
         tuples = np.concatenate([np.tile(fixed, (rest.size, 1)), rest[:, None]], axis=1)
         return tuples, q[rest] / q[rest].sum()
+
+    def tuple_count(self, support, k):
+        return support - (k - 1)  # the last draft ranges over the support outside the top k - 1
+
+    def tuple_count_rule(self, support, k):
+        return f"{support} - {k - 1}"
 
 
 #: The draft laws by name.

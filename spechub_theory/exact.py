@@ -4,7 +4,8 @@ For every draft tuple of positive probability the verifier's rejection chain is 
 step ``j`` is reached with the probability that steps ``1..j-1`` rejected, and emits its token or
 law with its acceptance probability. Summed over the draft law this gives the law of the emitted
 token ``Y`` (which equals ``p`` exactly for a lossless verifier) and ``P(Y in drafts)``. The cost is
-the size of the draft law's support times ``O(kV)``: meant for small vocabularies.
+the size of the draft law's support times ``O(kV)``: meant for small vocabularies, or for the sparse
+laws (hub: ``2 (V - 1)`` tuples, greedy: ``V - k + 1``) at moderate ones.
 """
 
 from __future__ import annotations
@@ -15,8 +16,13 @@ from . import validate
 from .drafts import DRAFT_LAWS
 from .verifiers import Verifier, checked
 
-#: Largest number of draft tuples the enumeration accepts.
-MAX_TUPLES = 1_000_000
+#: Default ``max_cost`` of the enumeration, in token steps: the draft tuples of every row
+#: (:meth:`spechub_theory.drafts.DraftLaw.tuple_count`) times ``max(V, WALK_FLOOR)``, about a
+#: minute on two CPU cores (a million tuples at V <= 1,000; the hub law's ~20,000 at V = 10,000).
+MAX_COST = 1e9
+
+#: A chain walk costs at least this many token steps, whatever V (its Python overhead, ~50 us).
+WALK_FLOOR = 1_000
 
 
 def first_positions(drafts: np.ndarray, v: int) -> np.ndarray:
@@ -50,18 +56,28 @@ def chain_outcome(verifier: Verifier, drafts: np.ndarray, p: np.ndarray, q: np.n
     return law, kept
 
 
-def _enumerate(p, q, method, k, normalize):
+def enumeration_cost(law, q: np.ndarray, k: int) -> tuple[int, float]:
+    """``(tuples, token steps)`` of enumerating ``law`` at every row of the validated ``q`` (shape ``(n, V)``)."""
+    supports, rows = np.unique(np.count_nonzero(q > 0, axis=-1), return_counts=True)
+    tuples = sum(int(r) * law.tuple_count(int(s), k) for s, r in zip(supports, rows))
+    return tuples, float(tuples) * max(q.shape[-1], WALK_FLOOR)
+
+
+def _enumerate(p, q, method, k, normalize, max_cost):
     """``(law, by_position)`` per row, shapes ``(..., V)`` and ``(..., k)``."""
     p, q, verifier, k = checked(p, q, method, k, normalize=normalize)
     law = DRAFT_LAWS[verifier.drafts]
     v = p.shape[-1]
-    support = int(np.max(np.count_nonzero(q > 0, axis=-1)))
-    if support**k > MAX_TUPLES:
-        raise ValueError(
-            f"q: enumerating {support}^{k} draft tuples exceeds {MAX_TUPLES:,}; "
-            "exact enumeration is for small vocabularies (use acceptance_rate for large ones)"
-        )
     p2, q2 = p.reshape(-1, v), q.reshape(-1, v)
+    tuples, cost = enumeration_cost(law, q2, k)
+    support = int(np.max(np.count_nonzero(q2 > 0, axis=-1)))
+    validate.affordable(
+        cost, max_cost, name="q",
+        work=f"enumerating {law.tuple_count_rule(support, k)} draft tuples of the {law.name!r} law per row "
+             f"({tuples:,} over {p2.shape[0]} row(s) of V = {v:,}: about {cost:.3g} token steps)",
+        alternative=f"use acceptance_rate(p, q, {method!r}, {k}) for the exact acceptance in closed form, "
+                    f"or simulate(p, q, {method!r}, {k}, n=..., seed=...) for the emitted tokens",
+    )
     laws = np.zeros_like(p2)
     positions = np.zeros((p2.shape[0], k))
     for row in range(p2.shape[0]):
@@ -73,7 +89,7 @@ def _enumerate(p, q, method, k, normalize):
     return laws.reshape(p.shape), positions.reshape(p.shape[:-1] + (k,))
 
 
-def output_distribution(p, q, method: str, k: int = 2, *, normalize: bool = False) -> np.ndarray:
+def output_distribution(p, q, method: str, k: int = 2, *, normalize: bool = False, max_cost=MAX_COST) -> np.ndarray:
     """Exact law of the token a verifier emits, by enumeration of drafts and rejection branches.
 
     For a lossless verifier the result equals ``p`` to float64 rounding: this is how the library
@@ -82,11 +98,16 @@ def output_distribution(p, q, method: str, k: int = 2, *, normalize: bool = Fals
     Parameters
     ----------
     p, q : array_like, shape (..., V)
-        Target and draft distributions; at most ``MAX_TUPLES`` draft tuples per row.
+        Target and draft distributions.
     method : str
         A method name of :func:`spechub_theory.acceptance_rate`.
     k : int
         Number of drafts.
+    max_cost : float or None
+        Refuse a call whose estimated cost exceeds this (``None``: no limit): the draft tuples of
+        every row, as the draft law counts them (``V^k`` for iid, ``V!/(V-k)!`` for wo,
+        ``2 (V - 1)`` for hub, ``V - k + 1`` for greedy, ``V`` the tokens of positive mass in
+        ``q``), times ``max(V, 1000)`` token steps each; by default :data:`MAX_COST`.
 
     Returns
     -------
@@ -97,23 +118,25 @@ def output_distribution(p, q, method: str, k: int = 2, *, normalize: bool = Fals
     >>> output_distribution([0.25, 0.75], [0.5, 0.5], "rrs", k=2)
     array([0.25, 0.75])
     """
-    return _enumerate(p, q, method, k, normalize)[0]
+    return _enumerate(p, q, method, k, normalize, max_cost)[0]
 
 
-def enumerated_acceptance_rate(p, q, method: str, k: int = 2, *, normalize: bool = False):
+def enumerated_acceptance_rate(p, q, method: str, k: int = 2, *, normalize: bool = False, max_cost=MAX_COST):
     """``P(Y in drafts)`` by the same enumeration as :func:`output_distribution`.
 
     An independent route to the value :func:`spechub_theory.acceptance_rate` computes in closed
-    form; shape ``(...)``.
+    form; shape ``(...)``. ``max_cost`` as in :func:`output_distribution`.
     """
-    return validate.scalar_or_array(_enumerate(p, q, method, k, normalize)[1].sum(axis=-1))
+    return validate.scalar_or_array(_enumerate(p, q, method, k, normalize, max_cost)[1].sum(axis=-1))
 
 
-def enumerated_acceptance_by_position(p, q, method: str, k: int = 2, *, normalize: bool = False) -> np.ndarray:
+def enumerated_acceptance_by_position(p, q, method: str, k: int = 2, *, normalize: bool = False,
+                                      max_cost=MAX_COST) -> np.ndarray:
     """``P(Y is kept as draft j)`` for ``j = 0..k-1`` by enumeration, shape ``(..., k)``.
 
     In a token tree, position ``j`` is the child whose subtree is verified next. A step of the
     chain that keeps draft ``j`` counts for ``j``; a residual law landing on a drafted token counts
     for the first position holding it. The positions sum to :func:`enumerated_acceptance_rate`.
+    ``max_cost`` as in :func:`output_distribution`.
     """
-    return _enumerate(p, q, method, k, normalize)[1]
+    return _enumerate(p, q, method, k, normalize, max_cost)[1]

@@ -108,6 +108,53 @@ def choice(value, name: str, options) -> str:
     return value
 
 
+def cost_limit(max_cost):
+    """Validate a ``max_cost`` keyword: a positive number, or None for no limit."""
+    if max_cost is None:
+        return None
+    if isinstance(max_cost, bool) or not isinstance(max_cost, numbers.Real) or not max_cost > 0:
+        raise ValueError(f"max_cost: expected a positive number or None (no limit), got {max_cost!r}")
+    return float(max_cost)
+
+
+def affordable(cost: float, max_cost, *, name: str, work: str, alternative: str) -> None:
+    """Refuse a call whose estimated ``cost`` exceeds ``max_cost`` (validated by :func:`cost_limit`).
+
+    Every expensive public function estimates its cost before starting, in the unit its docstring
+    names, and calls this: the ``ValueError`` names the argument that makes the call expensive
+    (``name``), the work and its estimated cost (``work``, e.g. ``"searching 3.2e+12 rejected
+    prefixes"``), the ``max_cost`` keyword that lifts the limit and the cheaper ``alternative``.
+    """
+    max_cost = cost_limit(max_cost)
+    if max_cost is not None and cost > max_cost:
+        raise ValueError(
+            f"{name}: {work} exceeds max_cost={max_cost:.3g}; pass max_cost=None (or a larger number) to run it "
+            f"anyway, or {alternative}"
+        )
+
+
+#: How far outside ``[0, 1]`` a computed probability may fall by float64 rounding before it is an error.
+PROBABILITY_ROUNDING = 1e-9
+
+
+def probabilities(x, what: str, tolerance: float = PROBABILITY_ROUNDING) -> np.ndarray:
+    """``x`` clipped to ``[0, 1]`` once it is checked to lie there within ``tolerance`` (rounding).
+
+    A value further out (or NaN) is a bug in the computation behind ``what``, not bad input: it
+    raises ``RuntimeError`` naming the value, rather than being clipped out of sight.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if not (np.all(x >= -tolerance) and np.all(x <= 1.0 + tolerance)):
+        flat = x.reshape(-1)
+        bad = int(np.argmax(~((flat >= -tolerance) & (flat <= 1.0 + tolerance))))
+        where = "" if x.ndim == 0 else f" at index {tuple(int(i) for i in np.unravel_index(bad, x.shape))}"
+        raise RuntimeError(
+            f"internal error: {what} computed {float(flat[bad])!r}{where}, outside [0, 1] by more than {tolerance:g}; "
+            "this is a bug in spechub_theory, please report it with the arguments"
+        )
+    return np.clip(x, 0.0, 1.0)
+
+
 def rng(seed) -> np.random.Generator:
     """A ``numpy.random.Generator`` from a seed, a ``SeedSequence`` or a generator."""
     if isinstance(seed, np.random.Generator):

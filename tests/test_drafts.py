@@ -53,3 +53,14 @@ def test_top_tokens_is_a_stable_sort_by_decreasing_mass(m):
     assert top_tokens(q, m).tolist() == expected
     big = np.random.default_rng(m).integers(0, 5, 10_000).astype(float)  # many ties
     assert top_tokens(big, m).tolist() == np.argsort(-big, kind="stable")[:m].tolist()
+
+
+@pytest.mark.parametrize("law,k", [("iid", 1), ("iid", 3), ("wo", 1), ("wo", 2), ("wo", 5), ("hub", 2), ("greedy", 2),
+                                   ("greedy", 5)])
+def test_each_law_counts_its_enumeration_without_enumerating(law, k):
+    # Q has 5 tokens of positive mass among 7: the count depends on the support, not on V.
+    count = DRAFT_LAWS[law].tuple_count(5, k)
+    assert count == len(DRAFT_LAWS[law].enumerate(Q, k)[0])
+    assert count == {"iid": 5**k, "wo": [5, 20, 60, 120, 120][k - 1], "hub": 8, "greedy": 6 - k}[law]
+    assert DRAFT_LAWS[law].tuple_count_rule(5, k) == {"iid": f"5^{k}", "wo": f"5!/{5 - k}!", "hub": "2 x (5 - 1)",
+                                                      "greedy": f"5 - {k - 1}"}[law]

@@ -46,6 +46,134 @@ def llm_pair():
     return process(target)[0], process(draft)[0]
 
 
+# --- item 1: the rrs_wo search and the OTM LP refuse above their limit, naming max_cost ----------
+
+def test_rrs_wo_beyond_two_drafts_at_a_large_vocabulary_is_refused_before_it_starts(llm_pair):
+    p, q = llm_pair
+    for fn in (acceptance_rate, acceptance_by_position):
+        with pytest.raises(ValueError, match=r"^k: rrs_wo at k = 4 .* searches up to [0-9.e+]+ rejected prefixes"
+                                             r".*max_cost=1e\+09; pass max_cost=None.*simulate\(p, q, 'rrs_wo', 4"):
+            quick(fn, p, q, "rrs_wo", 4)
+
+
+def test_the_search_size_is_the_count_of_the_rejected_prefixes():
+    # q > p at tokens 0 and 1 (r = 2); every token has mass (m = 4): r (m - 1) = 6 at k = 3, r (m - 1)(m - 2) = 12 at k = 4.
+    p = np.array([[0.1, 0.2, 0.3, 0.4]])
+    q = np.array([[0.4, 0.3, 0.2, 0.1]])
+    assert acceptance.rrs_wo_search_size(p, q, 3) == 6.0
+    assert acceptance.rrs_wo_search_size(p, q, 4) == 12.0
+    # rows add; p = q rejects nothing, so it costs nothing
+    assert acceptance.rrs_wo_search_size(np.vstack([p, q]), np.vstack([q, q]), 3) == 6.0
+    # tokens without mass in p or q are not searched
+    assert acceptance.rrs_wo_search_size(np.pad(p, ((0, 0), (0, 5))), np.pad(q, ((0, 0), (0, 5))), 3) == 6.0
+
+
+def test_max_cost_lifts_or_lowers_the_limit():
+    rng = np.random.default_rng(0)
+    p, q = rng.dirichlet(np.ones(30)), rng.dirichlet(np.ones(30))
+    size = acceptance.rrs_wo_search_size(p[None], q[None], 3)
+    assert 0 < size < acceptance.MAX_COST
+    exact = acceptance_rate(p, q, "rrs_wo", 3)
+    assert acceptance_rate(p, q, "rrs_wo", 3, max_cost=None) == exact
+    assert acceptance_rate(p, q, "rrs_wo", 3, max_cost=size) == exact
+    with pytest.raises(ValueError, match=r"^k: rrs_wo at k = 3 .*exceeds max_cost="):
+        acceptance_rate(p, q, "rrs_wo", 3, max_cost=size - 1)
+    # k <= 2 and the other methods are O(V log V) at most: no estimate, no limit
+    assert acceptance_rate(p, q, "rrs_wo", 2, max_cost=1) == acceptance_rate(p, q, "rrs_wo", 2)
+    assert acceptance_rate(p, q, "rrs", 8, max_cost=1) == acceptance_rate(p, q, "rrs", 8)
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, True, "1e9", float("nan")])
+def test_max_cost_itself_is_checked(bad):
+    for call in (lambda: acceptance_rate(P3, Q3, "rrs", 2, max_cost=bad),
+                 lambda: output_distribution(P3, Q3, "rrs", 2, max_cost=bad),
+                 lambda: otm(P3, Q3, 2, "hub", max_cost=bad)):
+        with pytest.raises(ValueError, match=r"^max_cost: expected a positive number or None"):
+            call()
+
+
+def test_otm_refuses_an_lp_it_cannot_solve_before_enumerating_it():
+    # 3^12 = 531,441 i.i.d. tuples of at most 3 distinct tokens: the compact LP would have ~1.6M variables.
+    with pytest.raises(ValueError, match=r"^k: the compact OTM LP of the 'iid' law at k = 12 \(3\^12 draft tuples; "
+                                         r"1,594,323 variables.*max_cost=5e\+05.*optimal_acceptance_rate\(p, q, 12, 'iid'\)"):
+        quick(otm, P3, Q3, 12, "iid")
+    # the dense LP counts tuples times V
+    v = 100
+    flat = np.full(v, 1 / v)
+    with pytest.raises(ValueError, match=r"^k: the dense OTM LP .*1,000,000 variables.*or form='compact'"):
+        quick(otm, flat, flat, 2, "iid", form="dense")
+    # the solver="lp" route counts every row
+    with pytest.raises(ValueError, match=r"^k: the compact OTM LP .* over 2 row\(s\)"):
+        quick(optimal_acceptance_rate, np.tile(flat, (2, 1)), flat, 3, "iid", solver="lp", max_cost=1e6)
+
+
+def test_otm_under_the_limit_or_with_it_lifted_solves():
+    assert otm(P3, Q3, 2, "hub", max_cost=None).value == pytest.approx(0.9, abs=1e-9)
+    assert optimal_acceptance_rate(P3, Q3, 3, "iid", solver="lp") == pytest.approx(optimal_acceptance_rate(P3, Q3, 3, "iid"), abs=1e-7)
+    with pytest.raises(ValueError, match=r"^k: the compact OTM LP of the 'hub' law at k = 2 \(2 x \(3 - 1\) draft tuples; 8 variables"):
+        otm(P3, Q3, 2, "hub", max_cost=7)
+
+
+# --- item 3: the enumeration asks the draft law for its support size --------------------------
+
+def test_spechub_output_law_is_enumerated_at_a_thousand_tokens():
+    # The hub law has 2 (V - 1) tuples, not V^2: V = 1,001 is 2,000 chain walks.
+    rng = np.random.default_rng(3)
+    p, q = rng.dirichlet(np.ones(1001)), rng.dirichlet(np.ones(1001))
+    np.testing.assert_allclose(output_distribution(p, q, "spechub", 2), p, rtol=0, atol=1e-12)
+    assert enumerated_acceptance_rate(p, q, "spechub", 2) == pytest.approx(acceptance_rate(p, q, "spechub", 2), abs=1e-12)
+
+
+def test_the_enumeration_names_its_size_and_how_to_lift_the_limit():
+    rng = np.random.default_rng(4)
+    p, q = rng.dirichlet(np.ones(20)), rng.dirichlet(np.ones(20))
+    # 20^3 = 8,000 tuples, each a walk of at least 1,000 token steps
+    with pytest.raises(ValueError, match=r"^q: enumerating 20\^3 draft tuples of the 'iid' law per row \(8,000 over 1 row"
+                                         r".*8e\+06 token steps\) exceeds max_cost=1e\+06; pass max_cost=None"
+                                         r".*acceptance_rate\(p, q, 'rrs', 3\)"):
+        output_distribution(p, q, "rrs", 3, max_cost=1e6)
+    with pytest.raises(ValueError, match=r"^q: enumerating 20!/17! draft tuples of the 'wo' law"):
+        output_distribution(p, q, "rrs_wo", 3, max_cost=1e6)
+    with pytest.raises(ValueError, match=r"^q: enumerating 20 - 2 draft tuples of the 'greedy' law per row \(18 over"):
+        output_distribution(p, q, "greedy", 3, max_cost=1e4)
+    # rows add up: 400 tuples in each of two rows
+    with pytest.raises(ValueError, match=r"\(800 over 2 row\(s\) of V = 20: about 8e\+05 token steps\)"):
+        output_distribution(np.tile(p, (2, 1)), q, "rrs", 2, max_cost=5e5)
+
+
+# --- item 4: results outside [0, 1] beyond rounding are internal errors, not clipped away ------
+
+def _broken(monkeypatch, value):
+    """Make the ``rrs`` kernel return ``value`` for every position."""
+    broken = dataclasses.replace(VERIFIERS["rrs"], positions=lambda p, q, k: np.full((p.shape[0], k), value))
+    monkeypatch.setitem(VERIFIERS, "rrs", broken)
+
+
+def test_a_kernel_result_beyond_rounding_is_an_internal_error(monkeypatch):
+    _broken(monkeypatch, 0.75)  # each position a probability, their sum 1.5 is not
+    with pytest.raises(RuntimeError, match=r"^internal error: acceptance_rate\('rrs', k=2\) computed 1\.5"):
+        acceptance_rate(P3, Q3, "rrs", 2)
+    for value in (-1e-6, 1 + 1e-6, np.nan):
+        _broken(monkeypatch, value)
+        with pytest.raises(RuntimeError, match=r"^internal error: acceptance_by_position\('rrs', k=2\) computed .* index"):
+            acceptance_by_position(P3, Q3, "rrs", 2)
+
+
+def test_rounding_is_still_clipped(monkeypatch):
+    _broken(monkeypatch, 0.5 + 1e-13)
+    assert acceptance_rate(P3, Q3, "rrs", 2) == 1.0
+    _broken(monkeypatch, -1e-13)
+    np.testing.assert_array_equal(acceptance_by_position(P3, Q3, "rrs", 2), [0.0, 0.0])
+
+
+def test_an_optimum_beyond_rounding_is_an_internal_error(monkeypatch):
+    monkeypatch.setattr(optimal, "_row_cut", lambda p, q, k, drafts: (1.25, np.zeros(p.size, dtype=bool)))
+    with pytest.raises(RuntimeError, match=r"^internal error: optimal_cut\(k=2, drafts='iid'\) computed 1\.25"):
+        optimal_cut(P3, Q3, 2, "iid")
+    with pytest.raises(RuntimeError, match=r"^internal error"):
+        optimal_acceptance_rate(P3, Q3, 2, "iid")
+
+
 # --- item 5: a law that cannot draft the branching is refused before any model runs -----------
 
 def test_grow_trees_refuses_a_branching_the_law_cannot_draft_before_scoring():
@@ -64,6 +192,26 @@ def test_grow_trees_refuses_a_branching_the_law_cannot_draft_before_scoring():
         with pytest.raises(ValueError, match=match):
             grow_trees(score, args.pop("roots"), args.pop("laws"), args.pop("temperatures"), args.pop("branching"),
                        args.pop("depth"), seed=0, **args)
+
+
+# --- item 6: no HiGHS banner --------------------------------------------------------------------
+
+def test_the_lp_solvers_print_nothing():
+    # HiGHS prints its banner from C++ once per process, so a fresh one is needed to see it.
+    code = (
+        "import numpy as np\n"
+        "from spechub_theory import otm\n"
+        "from spechub_theory.bench import dense_lp_limit\n"
+        "print('start')\n"
+        "otm([0.2, 0.3, 0.5], [0.5, 0.3, 0.2], 2, 'iid')\n"
+        "otm([0.2, 0.3, 0.5], [0.5, 0.3, 0.2], 2, 'hub', form='dense')\n"
+        "dense_lp_limit(2, budget=0.0)\n"
+        "print('end')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["start", "end"], out.stdout
+    assert "HiGHS" not in out.stderr
 
 
 # --- item 7: temperature above 1 says why and how --------------------------------------------

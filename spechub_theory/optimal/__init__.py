@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import validate
 from ..drafts import top_tokens
-from .otm import OTMResult, checked_law, otm
+from .otm import MAX_COST, OTMResult, check_lp_size, checked_law, otm
 from .subset import fixed_set_cut, prefix_cut
 
 SOLVERS = ("subset", "lp")
@@ -32,10 +32,12 @@ def optimal_cut(p, q, k: int = 2, drafts: str = "iid", *, normalize: bool = Fals
     cuts = np.empty(p2.shape, dtype=bool)
     for row in range(p2.shape[0]):
         values[row], cuts[row] = _row_cut(p2[row], q2[row], k, drafts)
-    return validate.scalar_or_array(np.clip(values, 0.0, 1.0).reshape(p.shape[:-1])), cuts.reshape(p.shape)
+    values = validate.probabilities(values, f"optimal_cut(k={k}, drafts={drafts!r})")
+    return validate.scalar_or_array(values.reshape(p.shape[:-1])), cuts.reshape(p.shape)
 
 
-def optimal_acceptance_rate(p, q, k: int = 2, drafts: str = "iid", solver: str = "subset", *, normalize: bool = False):
+def optimal_acceptance_rate(p, q, k: int = 2, drafts: str = "iid", solver: str = "subset", *, normalize: bool = False,
+                            max_cost=MAX_COST):
     r"""The best acceptance rate any lossless verifier reaches with ``k`` drafts from ``drafts``.
 
     .. math:: \alpha^* = 1 + \min_H \left[ p(H) - P(X_1, \dots, X_k \in H) \right]
@@ -54,6 +56,8 @@ def optimal_acceptance_rate(p, q, k: int = 2, drafts: str = "iid", solver: str =
         ``"subset"``: the subset form (``O(V log V)`` for iid; ``O(V M k)`` with ``M = 321``
         quadrature nodes for wo at ``k >= 3``; closed forms for hub and greedy). ``"lp"``: the
         compact OTM linear program (:func:`otm`), for small V or sparse laws.
+    max_cost : float or None
+        With ``solver="lp"``: refuse LPs of more variables than this in all rows (as in :func:`otm`).
 
     Returns
     -------
@@ -67,11 +71,14 @@ def optimal_acceptance_rate(p, q, k: int = 2, drafts: str = "iid", solver: str =
     validate.choice(solver, "solver", SOLVERS)
     if solver == "subset":
         return optimal_cut(p, q, k, drafts, normalize=normalize)[0]
-    p, q, _, k = checked_law(p, q, k, drafts, normalize=normalize)
+    p, q, law, k = checked_law(p, q, k, drafts, normalize=normalize)
     v = p.shape[-1]
     p2, q2 = p.reshape(-1, v), q.reshape(-1, v)
-    values = np.array([otm(p2[i], q2[i], k, drafts).value for i in range(p2.shape[0])])
-    return validate.scalar_or_array(np.clip(values, 0.0, 1.0).reshape(p.shape[:-1]))
+    check_lp_size(law, q2, k, "compact", max_cost)
+    values = np.array([otm(p2[i], q2[i], k, drafts, max_cost=None).value for i in range(p2.shape[0])])
+    # the LP's value is exact to the solver's tolerance (1e-10 on masses scaled to order 1), not to rounding
+    values = validate.probabilities(values, f"the OTM LP (k={k}, drafts={drafts!r})", tolerance=1e-7)
+    return validate.scalar_or_array(values.reshape(p.shape[:-1]))
 
 
 def iid_perfect_acceptance(p, q, k: int = 2, *, normalize: bool = False):

@@ -14,11 +14,16 @@ SpecTr, NeurIPS 2023):
   rule), so both LPs have the same value. Only tuples in the law's support appear, so the hub law
   gives ``O(V)`` variables.
 
-The LP is solved by HiGHS where cvxpy has it, else Clarabel; the result says which.
+The LP is solved by HiGHS where cvxpy has it, else Clarabel; the result says which. Its size is
+estimated from the draft law's support size before anything is enumerated, and an LP beyond
+:data:`MAX_COST` variables is refused (``max_cost=None`` lifts the limit).
 """
 
 from __future__ import annotations
 
+import functools
+import os
+import sys
 import time
 from dataclasses import dataclass
 
@@ -28,8 +33,10 @@ import scipy.sparse as sp
 from .. import validate
 from ..drafts import DRAFT_LAWS
 
-#: The largest dense LP :func:`otm` builds (variables).
-MAX_DENSE_VARIABLES = 1_000_000
+#: Default ``max_cost`` of :func:`otm`, in LP variables (:func:`lp_variables`), either form: about
+#: 40 s on two CPU cores for the dense i.i.d. LP (V = 80, k = 2: 512,000 variables), 30 s for the
+#: compact i.i.d. LP at V = 3, k = 10 (177,147), 4 s for the compact hub LP at V = 32,000 (127,996).
+MAX_COST = 500_000
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,41 @@ def lp_solver() -> str:
     return cp.HIGHS if cp.HIGHS in cp.installed_solvers() else cp.CLARABEL
 
 
+@functools.cache
+def quiet_highs() -> None:
+    """Keep HiGHS's banner off the terminal.
+
+    highspy prints "Running HiGHS ..." from C++ on the first ``Highs()`` of a process, whatever the
+    options (cvxpy creates one before it sets any). That first instance is created here once, with
+    the process's standard output pointed at ``os.devnull`` for the duration; later ones print nothing.
+    """
+    try:
+        import highspy
+    except ImportError:
+        return
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError):  # no file descriptor 1 to redirect: let it print
+        highspy.Highs()
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def lp_variables(law, support: int, k: int, v: int, form: str) -> int:
+    """Variables of the OTM LP for a ``q`` with ``support`` tokens of positive mass, before building it:
+    the law's tuples (:meth:`spechub_theory.drafts.DraftLaw.tuple_count`) times ``V`` (dense) or times
+    the at most ``min(k, support)`` distinct tokens of a tuple (compact)."""
+    tuples = law.tuple_count(support, k)
+    return tuples * (v if form == "dense" else min(k, support))
+
+
 def membership(tuples: np.ndarray, v: int) -> sp.csr_matrix:
     """The 0/1 matrix ``[y in S]`` of shape ``(len(tuples), v)``."""
     rows = np.repeat(np.arange(len(tuples)), tuples.shape[1])
@@ -114,7 +156,8 @@ def _northwest_corner(supply: np.ndarray, demand: np.ndarray) -> sp.coo_matrix:
     return sp.coo_matrix((vals, (rows, cols)), shape=(supply.size, demand.size))
 
 
-def otm(p, q, k: int = 2, drafts: str = "iid", form: str = "compact", *, normalize: bool = False) -> OTMResult:
+def otm(p, q, k: int = 2, drafts: str = "iid", form: str = "compact", *, normalize: bool = False,
+        max_cost=MAX_COST) -> OTMResult:
     """Solve the OTM linear program for one position.
 
     Parameters
@@ -128,6 +171,9 @@ def otm(p, q, k: int = 2, drafts: str = "iid", form: str = "compact", *, normali
         laws (hub, greedy), whose compact LP has ``O(kV)`` variables.
     form : {"compact", "dense"}
         The LP formulation (see the module docstring).
+    max_cost : float or None
+        Refuse an LP of more variables than this (:func:`lp_variables`, estimated before the law is
+        enumerated; ``None``: no limit); by default :data:`MAX_COST`.
 
     Returns
     -------
@@ -144,15 +190,15 @@ def otm(p, q, k: int = 2, drafts: str = "iid", form: str = "compact", *, normali
     if p.ndim != 1:
         raise ValueError(f"p: otm solves one position of shape (V,), got shape {p.shape}")
     validate.choice(form, "form", ("compact", "dense"))
+    check_lp_size(law, q[None], k, form, max_cost)
     tuples, probs = law.enumerate(q, k)
     n, v = len(tuples), p.size
     member = membership(tuples, v)
     solver = lp_solver()
+    quiet_highs()
     scale = lp_scale(n, v)
     mass_q, mass_p = probs * scale, p * scale
     if form == "dense":
-        if n * v > MAX_DENSE_VARIABLES:
-            raise ValueError(f"form: the dense LP would have {n * v:,} variables (> {MAX_DENSE_VARIABLES:,})")
         x = cp.Variable((n, v), nonneg=True)
         constraints = [cp.sum(x, axis=1) == mass_q, cp.sum(x, axis=0)[:-1] == mass_p[:-1]]
         problem = cp.Problem(cp.Maximize(cp.sum(cp.multiply(member.toarray(), x))), constraints)
@@ -175,6 +221,22 @@ def otm(p, q, k: int = 2, drafts: str = "iid", form: str = "compact", *, normali
         short *= left.sum() / short.sum() if short.sum() > 0 else 0.0
         plan = (sent + _northwest_corner(left, short).tocsr()).tocsr()
     return OTMResult(float(problem.value) / scale, plan, tuples, probs, form, solver, problem.status, elapsed)
+
+
+def check_lp_size(law, q: np.ndarray, k: int, form: str, max_cost) -> int:
+    """Refuse (``ValueError`` naming ``k``) OTM LPs at the rows of ``q`` (shape ``(n, V)``) of more than
+    ``max_cost`` variables in all; returns the count."""
+    supports, rows = np.unique(np.count_nonzero(q > 0, axis=-1), return_counts=True)
+    variables = sum(int(r) * lp_variables(law, int(s), k, q.shape[-1], form) for s, r in zip(supports, rows))
+    validate.affordable(
+        variables, max_cost, name="k",
+        work=f"the {form} OTM LP of the {law.name!r} law at k = {k} ({law.tuple_count_rule(int(supports.max()), k)} "
+             f"draft tuples; {variables:,} variables over {q.shape[0]} row(s) of V = {q.shape[-1]:,})",
+        alternative=f"use optimal_acceptance_rate(p, q, {k}, {law.name!r}), the optimum by its subset form "
+                    "(O(V log V) for iid, closed forms for hub and greedy)"
+                    + (", or form='compact'" if form == "dense" else ""),
+    )
+    return variables
 
 
 def checked_law(p, q, k, drafts: str, *, normalize: bool = False):
