@@ -5,7 +5,7 @@ optimum against the number of drafts, on a synthetic LLM-like family), ``tree`` 
 full binary trees), ``reproduce`` (the SpecHub paper's figures and claims), ``bench`` (benchmarks
 as ratios to baselines timed in the same run), ``sweep`` (a grid over a logged dataset on Dask,
 the ``sweep`` extra) and ``synthetic-data`` (a large LLM-like dataset for it), and with the ``llm``
-extra ``collect``, ``collect-trees`` and ``validate`` (the real models).
+extra ``collect``, ``collect-trees``, ``validate`` and ``profile`` (the real models).
 
 Every error is one line on standard error naming the flag or file, with exit status 2; Ctrl-C
 stops with one line and status 130.
@@ -242,6 +242,15 @@ def _parser() -> argparse.ArgumentParser:
                                         "(default: the local process scheduler)")
     sw.add_argument("--out", type=Path, required=True, help="Parquet file to write (finished chunks are kept in OUT.partial/)")
     sw.add_argument("--overwrite", action="store_true", help="replace an existing sweep table at --out")
+    pr = sub.add_parser("profile", help="time the target over n tree tokens and the draft per level (llm extra)",
+                        formatter_class=fmt)
+    _model_arguments(pr)
+    pr.add_argument("--out", type=Path, required=True, help="cost profile to write (JSON)")
+    pr.add_argument("--sizes", type=POSITIVE, nargs="+", default=[1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128],
+                    help="tree sizes n measured (the cost model interpolates between them)")
+    pr.add_argument("--repeats", type=POSITIVE, default=5, help="timings per size (the median is kept)")
+    pr.add_argument("--context", type=POSITIVE, default=128, help="tokens of cached context before the tree")
+    pr.add_argument("--overwrite", action="store_true", help="replace an existing cost profile at --out")
     sd = sub.add_parser("synthetic-data", help="write a large LLM-like logged dataset chunk by chunk",
                         formatter_class=fmt)
     sd.add_argument("--out", type=Path, required=True, help="dataset directory to write")
@@ -341,6 +350,12 @@ def _synthetic_data(args) -> int:
     return 0
 
 
+def _profile(args) -> int:
+    return _write("profile", "profile", "profile", args.out, target=args.target, draft=args.draft, device=args.device,
+                  sizes=args.sizes, repeats=args.repeats, context=args.context,
+                  overwrite=args.overwrite)
+
+
 def _run(args) -> int:
     if args.command == "bench":
         lines = (bench.run(args.positions, args.vocab, args.repeats) + bench.run_optimum()
@@ -371,6 +386,8 @@ def _run(args) -> int:
         return 0 if all(c.holds for c in claims if c.exact) else 1
     if args.command == "sweep":
         return _sweep(args)
+    if args.command == "profile":
+        return _profile(args)
     if args.command == "synthetic-data":
         return _synthetic_data(args)
     if args.command == "tree":

@@ -200,3 +200,14 @@ def test_a_resumed_collection_must_have_the_interrupted_settings(collected, tmp_
     collect(prompts, out, max_new_tokens=4, batch=1, log=lambda *_: None)
     assert len(load_logged(out)) >= 2 and not partial.exists()
     assert load_logged(out).meta["max_new_tokens"] == 4
+
+
+def test_the_profile_is_a_cost_model(tmp_path):
+    from spechub_theory import cli
+    from spechub_theory.tree.choose import CostModel
+
+    out = tmp_path / "cost.json"
+    assert cli.main(["profile", "--out", str(out), "--sizes", "1", "2", "3", "--repeats", "1", "--context", "8"]) == 0
+    cost = CostModel.load(out)
+    assert sorted(cost.target) == [1, 2, 3] and cost.draft > 0 and all(t > 0 for t in cost.target.values())
+    assert cli.main(["profile", "--out", str(out), "--sizes", "3"]) == 2  # never replaced without --overwrite
