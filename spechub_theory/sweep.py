@@ -41,6 +41,7 @@ from .acceptance import acceptance_rate
 from .drafts import DRAFT_LAWS
 from .logged import default_path, load_logged
 from .optimal import optimal_acceptance_rate
+from .synthetic import process
 from .outputs import atomic_path, check_replaceable, protect, write_text
 from .verifiers import VERIFIERS
 
@@ -75,16 +76,10 @@ def _cells(methods, k, temperatures):
 
 
 def _top_p(rows: np.ndarray, top_p: float) -> np.ndarray:
-    """Each row restricted to its smallest set of most likely tokens holding at least ``top_p``
-    (ties broken towards the lower token id), renormalised: the engines' nucleus step on a law."""
-    order = np.argsort(-rows, axis=-1, kind="stable")
-    sorted_rows = np.take_along_axis(rows, order, -1)
-    before = np.cumsum(sorted_rows, -1) - sorted_rows  # mass strictly ahead of each token
-    keep_sorted = before < top_p
-    keep = np.zeros_like(keep_sorted)
-    np.put_along_axis(keep, order, keep_sorted, -1)
-    out = np.where(keep, rows, 0.0)
-    return out / out.sum(-1, keepdims=True)
+    """Each row restricted to its smallest set of most likely tokens holding at least ``top_p``,
+    renormalised: the engines' nucleus step (:func:`spechub_theory.synthetic.process`) on a law."""
+    with np.errstate(divide="ignore"):
+        return process(np.log(rows), 1.0, top_p=top_p)
 
 
 def chunk_values(data, lo: int, hi: int, cells, top_p=None, optimum: bool = True) -> dict:
