@@ -3,7 +3,9 @@
 Claims marked ``exact`` are theorems about the verifiers; they must hold to float64 rounding on any
 data, and the tests check them. The others are empirical: they compare tokens per step and
 acceptance on the shipped SmolLM2 data with what Sun et al. (EMNLP 2024, arXiv 2411.05289)
-report for Llama-2 in the paper and in their run logs (``data/spechub_reported.csv``).
+report for Llama-2 in the paper and in their run logs (``data/spechub_reported.csv``). C4 compares
+the probability that the second of two drafts is kept, computed for SpecHub with the authors' own
+verifier (:mod:`spechub_theory.verifiers.spechub`), with what they measured with it.
 """
 
 from __future__ import annotations

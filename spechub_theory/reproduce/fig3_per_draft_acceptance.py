@@ -5,6 +5,12 @@ that the first draft is kept, that the second is (:func:`spechub_theory.acceptan
 and their sum, the acceptance rate. Beside them, the authors' measured per-draft acceptance for
 Llama-2-7B with JackFram/llama-68m on CNN/DailyMail (Sun et al., EMNLP 2024;
 ``data/spechub_reported.csv``). The single-draft acceptance ``sum min(p, q)`` is drawn for scale.
+
+SpecHub's split is that of the authors' own verifier (:mod:`spechub_theory.verifiers.spechub`):
+the pair ``(i, a)`` serves ``p(i)`` first, the pair ``(a, i)`` what is left of it, and the hub is
+served by the ``(a, i)`` pairs before the ``(i, a)`` ones, so the same procedure is on both sides of
+the comparison. Any lossless verifier of the hub law with SpecHub's acceptance has the same sum;
+the split between the two drafts depends on that order (at ``p = q`` it is ``(1, 0)``).
 """
 
 from __future__ import annotations
