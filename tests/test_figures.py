@@ -131,3 +131,43 @@ def test_figure_one_plots_the_real_trees_shipped_summary(quick):
         assert float(r["tokens_per_step"]) == pytest.approx(sum(values) / len(values), abs=1e-12)
     numbers = (quick / "numbers.tex").read_text()
     assert f"\\newcommand{{\\RealTreeRoots}}{{{len(roots)}}}" in numbers
+
+
+def test_optimal_trees_are_the_best_of_every_shape(quick):
+    from spechub_theory.reproduce import fig7_optimal_trees as fig7
+
+    rows = _rows(quick, "fig7_optimal_trees")
+    value = {(float(r["temperature"]), r["method"], r["shape"], r["max_depth"], int(r["nodes"])): float(r["tokens_per_step"])
+             for r in rows}
+    data = st.load_logged(temperature=0.6)
+    pool = st.NodePool(data.p, data.q, positions=QUICK_POSITIONS)
+
+    def binary_shapes(n):  # every ordered tree of n nodes with at most two children per node
+        if n == 1:
+            return [()]
+        out = [(kid,) for kid in binary_shapes(n - 1)]
+        out += [(a, b) for s in range(1, n - 1) for a in binary_shapes(s) for b in binary_shapes(n - 1 - s)]
+        return out
+
+    def as_tree(kids):
+        children = []
+
+        def grow(k):
+            v = len(children)
+            children.append(())
+            children[v] = tuple(grow(c) for c in k)
+            return v
+
+        grow(kids)
+        return st.Tree(tuple(children))
+
+    shapes = [as_tree(k) for k in binary_shapes(7)]
+    assert len(shapes) == 51  # the Motzkin number M(6)
+    for method in ("rrs", "rrs_wo", "spechub"):
+        best = max(st.tokens_per_step(t, method, pool) for t in shapes)
+        assert value[(0.6, method, "optimal binary", "none", 7)] == pytest.approx(best, abs=1e-12)
+        for n in fig7.BINARY_SIZES:  # the full binary tree is one binary tree of its size
+            assert value[(0.6, method, "optimal binary", "none", n)] >= value[(0.6, method, "full binary", "none", n)] - 1e-12
+    for (t, method, shape, depth, n), v in value.items():
+        if shape == "optimal" and depth == "8":  # a depth bound can only lower the best value
+            assert v <= value[(t, method, shape, "none", n)] + 1e-12

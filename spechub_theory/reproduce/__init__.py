@@ -36,6 +36,7 @@ FIGURES = (
     "fig4_gap_to_optimum",
     "fig5_vocab_and_drafts",
     "fig6_where_spechub_loses",
+    "fig7_optimal_trees",
 )
 
 
