@@ -171,3 +171,27 @@ def test_batched_optimum_and_lp_solver_agree():
         sub = optimal_acceptance_rate(p, q, 2, drafts)
         assert sub.shape == (2, 3)
         np.testing.assert_allclose(optimal_acceptance_rate(p, q, 2, drafts, solver="lp"), sub, atol=1e-7)
+
+
+@pytest.mark.slow
+def test_prefix_rule_for_draws_without_replacement_on_continuous_random_laws():
+    """A continuous random search for a counterexample to the wo prefix rule (the rule is unproven):
+    3,000 pairs from Dirichlet laws of mixed concentration, V = 3..7, k = 2..4, each against the
+    minimum over all 2^V sets with the exactly enumerated law of the draws."""
+    rng = np.random.default_rng(20261201)
+    worst = 0.0
+    for case in range(3000):
+        v = int(rng.integers(3, 8))
+        k = int(rng.integers(2, min(4, v - 1) + 1))
+        p = rng.dirichlet(np.full(v, rng.choice([0.1, 0.5, 1.0, 5.0])))
+        q = rng.dirichlet(np.full(v, rng.choice([0.1, 0.5, 1.0, 5.0])))
+        q = np.where(q < 1e-12, 0.0, q)
+        if np.count_nonzero(q) < k:
+            continue
+        q /= q.sum()
+        tuples, probs = DRAFT_LAWS["wo"].enumerate(q, k)
+        sets = np.array(list(itertools.product([False, True], repeat=v)))
+        inside = sets[:, tuples].all(axis=2)  # (2^V, tuples): every draft of the tuple is in H
+        brute = 1.0 + min(0.0, float((sets @ p - inside @ probs).min()))
+        worst = max(worst, abs(optimal_acceptance_rate(p, q, k, "wo") - brute))
+        assert worst < 1e-9, (case, p, q, k)
