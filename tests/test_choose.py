@@ -2,51 +2,19 @@
 
 import itertools
 import math
-from functools import lru_cache
 
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
+
+from shapes import as_tree, forests
 
 from spechub_theory import NodePool, Tree, tokens_per_step
 from spechub_theory.synthetic import llm_like_logits, process
 from spechub_theory.tree.choose import CostModel, fastest_tree, optimal_tree, optimal_tree_for, speedup
 
 
-def forests(n: int, width: int, depth: int) -> tuple:
-    """Every ordered forest of ``n`` nodes in at most ``width`` trees of at most ``width`` children
-    per node, each tree of depth < ``depth`` (nested tuples: a tree is the tuple of its children's trees)."""
-    return _forests(n, width, depth, width)
-
-
-@lru_cache(maxsize=None)
-def _forests(n: int, slots: int, depth: int, width: int) -> tuple:
-    if n == 0:
-        return ((),)
-    if slots == 0 or depth == 0:
-        return ()
-    out = []
-    for first in range(1, n + 1):
-        for kids in _forests(first - 1, width, depth - 1, width):
-            for rest in _forests(n - first, slots - 1, depth, width):
-                out.append((kids,) + rest)
-    return tuple(out)
-
-
 WIDTH = 3
-
-
-def as_tree(kids) -> Tree:
-    children = []
-
-    def grow(k):
-        v = len(children)
-        children.append(())
-        children[v] = tuple(grow(c) for c in k)
-        return v
-
-    grow(kids)
-    return Tree(tuple(children))
 
 
 def path_sum(tree: Tree, kept_of_width) -> float:

@@ -142,26 +142,9 @@ def test_optimal_trees_are_the_best_of_every_shape(quick):
     data = st.load_logged(temperature=0.6)
     pool = st.NodePool(data.p, data.q, positions=QUICK_POSITIONS)
 
-    def binary_shapes(n):  # every ordered tree of n nodes with at most two children per node
-        if n == 1:
-            return [()]
-        out = [(kid,) for kid in binary_shapes(n - 1)]
-        out += [(a, b) for s in range(1, n - 1) for a in binary_shapes(s) for b in binary_shapes(n - 1 - s)]
-        return out
+    from shapes import ordered_trees
 
-    def as_tree(kids):
-        children = []
-
-        def grow(k):
-            v = len(children)
-            children.append(())
-            children[v] = tuple(grow(c) for c in k)
-            return v
-
-        grow(kids)
-        return st.Tree(tuple(children))
-
-    shapes = [as_tree(k) for k in binary_shapes(7)]
+    shapes = ordered_trees(7, 2)
     assert len(shapes) == 51  # the Motzkin number M(6)
     for method in ("rrs", "rrs_wo", "spechub"):
         best = max(st.tokens_per_step(t, method, pool) for t in shapes)
