@@ -3,13 +3,14 @@
 The public API, re-exported from the modules that define it.
 """
 
-from . import synthetic
+from . import synthetic, testing
 from .acceptance import acceptance_by_position, acceptance_rate
 from .drafts import DRAFT_LAWS
 from .logged import LoggedData, load_logged
 from .exact import enumerated_acceptance_by_position, enumerated_acceptance_rate, output_distribution
 from .optimal import OTMResult, iid_perfect_acceptance, optimal_acceptance_rate, optimal_cut, otm
 from .simulate import Simulation, simulate
+from .testing import VerifierCheck, check_verifier
 from .tree import (DraftedTree, LoggedTrees, NodePool, Tree, TreeEstimate, TreeSimulation, emitted_law,
                    estimate_tokens_per_step, simulate_tree, tokens_per_step, verify_tree)
 from .verifiers import VERIFIERS
@@ -29,9 +30,11 @@ __all__ = [
     "Tree",
     "TreeEstimate",
     "TreeSimulation",
+    "VerifierCheck",
     "VERIFIERS",
     "acceptance_by_position",
     "acceptance_rate",
+    "check_verifier",
     "emitted_law",
     "enumerated_acceptance_by_position",
     "enumerated_acceptance_rate",
@@ -45,6 +48,7 @@ __all__ = [
     "simulate",
     "simulate_tree",
     "synthetic",
+    "testing",
     "tokens_per_step",
     "verify_tree",
 ]

@@ -24,11 +24,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from .. import acceptance_rate, load_logged, simulate
 from ..logged import LoggedData
 from ..synthetic import process
+from ..testing.stats import pooled_chisquare
 from ..trees import NodePool, Tree, tokens_per_step
 from . import VALIDATED_METHODS
 from .collect import load_pair
@@ -69,21 +69,6 @@ def z_score(measured: np.ndarray, exact: np.ndarray, variance: float | None = No
 def tree_for(k: int, depth: int) -> Tree:
     """The tree a method with ``k`` drafts per node decodes with: a chain for k = 1, else the full k-ary tree."""
     return Tree.from_levels([k] * depth)
-
-
-def pooled_chisquare(counts: np.ndarray, p: np.ndarray) -> float:
-    """p-value of counts against ``n p``, tokens expected fewer than 5 times pooled into one cell."""
-    expected = counts.sum() * p
-    big = expected >= 5
-    observed = np.append(counts[big], counts[~big].sum())
-    wanted = np.append(expected[big], expected[~big].sum())
-    if wanted[-1] < 5:  # fold a small pooled cell into the largest one
-        observed, wanted = observed[:-1].copy(), wanted[:-1].copy()
-        observed[np.argmax(wanted)] += counts[~big].sum()
-        wanted[np.argmax(wanted)] += expected[~big].sum()
-    if wanted.size < 2:
-        return 1.0
-    return float(stats.chisquare(observed, wanted * observed.sum() / wanted.sum()).pvalue)
 
 
 def contexts_from_dataset(tokenizer, count: int, data: LoggedData) -> list[np.ndarray]:
