@@ -241,11 +241,13 @@ def _traversal_steps(view, laws: bool, without_replacement: bool):
 
 
 def sequence_steps(view, method: str, laws: bool = False):
-    """The chain of ``(accept, node, law)`` a sequence-level method walks on ``view`` (module docstring);
-    ``law`` is ``None`` unless ``laws``."""
-    if method == "block":
-        return _block_steps(view, laws)
-    return _traversal_steps(view, laws, method == "traversal_wo")
+    """The chain of ``(accept, node, law)`` a sequence-level method walks on ``view`` (module docstring),
+    up to its first certain step; ``law`` is ``None`` unless ``laws``."""
+    steps = _block_steps(view, laws) if method == "block" else _traversal_steps(view, laws, method == "traversal_wo")
+    for accept, node, law in steps:
+        yield accept, node, law
+        if accept >= 1.0:
+            return
 
 
 @dataclass(frozen=True)
