@@ -322,3 +322,38 @@ def test_enumeration_is_refused_above_its_limit_and_names_the_estimate():
     with pytest.raises(ValueError, match="^source: .* states of b.*max_trees"):
         tokens_per_step(Tree.chain(6), "block", pool)
     assert tokens_per_step(Tree.chain(2), "block", pool, max_trees=10**6) > 1
+
+
+def test_bad_input_names_the_argument():
+    pool = random_pool(0, v=3, rows=2)
+    with pytest.raises(ValueError, match="^tree: node 0 has 2 children; 'block' verifies chains"):
+        tokens_per_step(Tree.full(2, 3), "block", pool)
+    one_token = NodePool(np.array([[0.5, 0.5]]), np.array([[1.0, 0.0]]))
+    for view in (tokens_per_step, simulate_tree, estimate_tokens_per_step):
+        with pytest.raises(ValueError, match="^tree: a node has 2 children but a row of q .* only 1 tokens of positive mass"):
+            view(Tree.full(2, 3), "topk", one_token)
+    tree = Tree.chain(1)
+    p = q = np.full((2, 2), 0.5)
+    with pytest.raises(ValueError, match=r"^tokens: expected shape \(tree.n_nodes,\) = \(2,\)"):
+        DraftedTree(tree, [0, 1, 1], p, q)
+    with pytest.raises(ValueError, match=r"^p: expected shape \(tree.n_nodes, V\) = \(2, V\)"):
+        DraftedTree(tree, [0, 1], np.full((3, 2), 0.5), np.full((3, 2), 0.5))
+    with pytest.raises(ValueError, match="^tokens: token 2 is outside the vocabulary of size 2"):
+        DraftedTree(tree, [0, 2], p, q)
+    with pytest.raises(ValueError, match="^tokens: expected integer token ids"):
+        DraftedTree(tree, [0.0, 1.0], p, q)
+    with pytest.raises(ValueError, match="^tree: expected a Tree"):
+        DraftedTree(((1,), ()), [0, 1], p, q)
+    zero = DraftedTree(tree, [0, 1], p, [[1.0, 0.0], [0.5, 0.5]])
+    for method in ("rrs", "block", "traversal"):
+        with pytest.raises(ValueError, match="^tokens: node 1 holds token 1, of zero draft mass at its parent's context"):
+            tokens_per_step(tree, method, zero)
+    assert tokens_per_step(tree, "topk", zero) == pytest.approx(1.5, abs=1e-15)  # deterministic children: allowed
+    twice = DraftedTree(Tree.full(2, 3), [0, 1, 1], np.full((3, 2), 0.5), np.full((3, 2), 0.5))
+    with pytest.raises(ValueError, match="^tokens: the children of node 0 repeat a token; 'wo' siblings"):
+        tokens_per_step(twice.tree, "traversal_wo", twice)
+    assert tokens_per_step(twice.tree, "traversal", twice) > 1  # i.i.d. siblings may repeat
+    with pytest.raises(ValueError, match="^tree: the drafted tree has another shape"):
+        tokens_per_step(Tree.chain(2), "rrs", zero)
+    with pytest.raises(ValueError, match="^method: unknown method 'bogus'"):
+        tokens_per_step(tree, "bogus", pool)

@@ -105,3 +105,42 @@ def test_a_pool_can_keep_its_first_positions():
     assert tokens_per_step(tree, "rrs_wo", NodePool(p, q, chunk=2, positions=3)) == pytest.approx(
         tokens_per_step(tree, "rrs_wo", NodePool(p[:3], q[:3])), abs=1e-14
     )
+
+
+def test_shapes_refuse_what_no_tree_is():
+    # Tree.full(0, n) looped forever and Tree.chain(-1) was silently the root alone.
+    with pytest.raises(ValueError, match="^branching: expected a positive integer, got 0"):
+        Tree.full(0, 3)
+    with pytest.raises(ValueError, match="^depth: expected a non-negative integer, got -1"):
+        Tree.chain(-1)
+    assert Tree.chain(0).n_nodes == 1
+
+
+def test_a_pool_refuses_no_positions_and_a_source_must_be_one():
+    p = np.full((2, 3), 1 / 3)
+    with pytest.raises(ValueError, match="^positions: expected a positive integer, got 0"):
+        NodePool(p, p, positions=0)  # was NaN
+    with pytest.raises(ValueError, match="^source: expected a NodePool, LoggedTrees or DraftedTree, got ndarray"):
+        tokens_per_step(Tree.chain(1), "rrs", p)  # was AttributeError
+
+
+def test_a_one_child_node_runs_the_method_itself():
+    # NSS on a chain of one draft at p = q = (1/2, 1/2): Y ~ p is accepted iff it equals the draft,
+    # probability sum_x p(x) q(x) = 1/2, so 1.5 tokens per step; single-draft sampling would give 2.
+    p = np.array([[0.5, 0.5]])
+    assert tokens_per_step(Tree.chain(1), "nss", NodePool(p, p)) == pytest.approx(1.5, abs=1e-15)
+    assert tokens_per_step(Tree.chain(1), "single", NodePool(p, p)) == pytest.approx(2.0, abs=1e-15)
+    # SpecHub needs pairs: its one-child nodes run single-draft sampling.
+    assert tokens_per_step(Tree.chain(2), "spechub", NodePool(p, p)) == pytest.approx(3.0, abs=1e-15)
+
+
+def test_wide_rrs_wo_nodes_are_refused_above_their_cost_not_hung():
+    target, draft = llm_like_logits(2, 2000, seed=1)
+    pool = NodePool(process(target), process(draft))
+    with pytest.raises(ValueError, match=r"^tree: a node with 4 'rrs_wo' children costs about 2 x 2000\^3 = 1.6e\+10 .*max_prefixes"):
+        tokens_per_step(Tree.from_levels([4]), "rrs_wo", pool)
+    small = _pool(n=2, v=12)
+    with pytest.raises(ValueError, match="max_prefixes = 100"):
+        tokens_per_step(Tree.from_levels([4]), "rrs_wo", small, max_prefixes=100)
+    alpha = acceptance_rate(*small.at(0), "rrs_wo", 4).mean()
+    assert tokens_per_step(Tree.from_levels([4]), "rrs_wo", small) == pytest.approx(1 + alpha, abs=1e-14)

@@ -108,10 +108,10 @@ def node_verifier(method: str, k: int) -> Verifier:
     if method == "topk":
         return TOPK
     verifier = VERIFIERS[method]
-    if k == 1:
-        return VERIFIERS["single"]
     if verifier.supports(k):
         return verifier
+    if k == 1:
+        return VERIFIERS["single"]
     raise ValueError(f"tree: a node has {k} children but method {method!r} supports k = {verifier.k_values}")
 
 
