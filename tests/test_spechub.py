@@ -109,9 +109,10 @@ def test_equal_laws_keep_the_first_draft(p):
 
 
 def spechub_positions_reference(p, q):
-    """The kernel's formula in NumPy, one row at a time, from the transport order of the module docstring."""
+    """The kernel's formula in NumPy, one row at a time, from the transport order of the module docstring,
+    in extended precision (``np.longdouble``) so that the kernel's float64 rounding shows."""
     out = []
-    for pr, qr in zip(p, q):
+    for pr, qr in zip(p.astype(np.longdouble), q.astype(np.longdouble)):
         a = int(np.argsort(-qr, kind="stable")[0])
         spoke = np.arange(pr.size) != a
         pi, qi = pr[spoke], qr[spoke]
@@ -120,7 +121,7 @@ def spechub_positions_reference(p, q):
         s_ai, s_ia = np.maximum(pair_ai - r, 0.0).sum(), np.maximum(qi - pi, 0.0).sum()
         out.append([np.minimum(pi, qi).sum() + min(pr[a], s_ai),
                     np.minimum(r, pair_ai).sum() + min(max(pr[a] - s_ai, 0.0), s_ia)])
-    return np.array(out)
+    return np.array(out, dtype=np.longdouble)
 
 
 def chain_reference(p, q):
@@ -156,9 +157,15 @@ def llm_like(n, v, seed):
 def test_kernel_equals_its_numpy_reference_and_the_chain_at_a_large_vocabulary():
     p, q = llm_like(6, 3000, seed=5)
     kept = acceptance_by_position(p, q, "spechub", 2)
-    np.testing.assert_allclose(kept, spechub_positions_reference(p, q), rtol=0, atol=1e-13)
+    assert np.abs(kept - spechub_positions_reference(p, q)).max() <= 1e-15
     np.testing.assert_allclose(kept[:2], [chain_reference(p[i], q[i]) for i in range(2)], rtol=0, atol=1e-12)
     assert (kept[:, 1] > 1e-3).all() and (np.abs(kept[:, 0] - kept[:, 1]) > 1e-3).all()  # a split to get wrong
+
+
+def test_kernel_keeps_float64_accuracy_over_a_real_vocabulary():
+    # 49,152 tokens (SmolLM2's vocabulary): a plain running sum loses ~1e-14 on such rows.
+    p, q = llm_like(3, 49_152, seed=8)
+    assert np.abs(acceptance_by_position(p, q, "spechub", 2) - spechub_positions_reference(p, q)).max() <= 1e-15
 
 
 @settings(max_examples=10)
