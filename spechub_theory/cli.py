@@ -4,7 +4,7 @@ Its commands: ``table`` (the default: every verifier's exact acceptance and ever
 optimum against the number of drafts, on a synthetic LLM-like family), ``tree`` (tokens per step on
 full binary trees), ``reproduce`` (the SpecHub paper's figures and claims), ``bench`` (benchmarks
 as ratios to baselines timed in the same run), ``sweep`` (a grid over a logged dataset on Dask,
-the ``sweep`` extra) and ``synthetic-data`` (a large LLM-like dataset for it), and with the ``llm``
+the ``sweep`` extra), ``check`` (a user's verifier tested for losslessness) and ``synthetic-data`` (a large LLM-like dataset for it), and with the ``llm``
 extra ``collect``, ``collect-trees``, ``validate`` and ``profile`` (the real models).
 
 Every error is one line on standard error naming the flag or file, with exit status 2; Ctrl-C
@@ -251,6 +251,9 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--repeats", type=POSITIVE, default=5, help="timings per size (the median is kept)")
     pr.add_argument("--context", type=POSITIVE, default=128, help="tokens of cached context before the tree")
     pr.add_argument("--overwrite", action="store_true", help="replace an existing cost profile at --out")
+    from .testing import add_check_parser
+
+    add_check_parser(sub)
     sd = sub.add_parser("synthetic-data", help="write a large LLM-like logged dataset chunk by chunk",
                         formatter_class=fmt)
     sd.add_argument("--out", type=Path, required=True, help="dataset directory to write")
@@ -388,6 +391,10 @@ def _run(args) -> int:
         return _sweep(args)
     if args.command == "profile":
         return _profile(args)
+    if args.command == "check":
+        from .testing import run_check
+
+        return run_check(args)
     if args.command == "synthetic-data":
         return _synthetic_data(args)
     if args.command == "tree":

@@ -10,8 +10,9 @@ import pytest
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("[0-9]*.py"))
 
 
-def test_the_four_notebooks_exist():
-    assert [n.stem for n in NOTEBOOKS] == ["01_quickstart", "02_vocab_and_drafts", "03_temperature_and_trees", "04_your_own_model"]
+def test_the_five_notebooks_exist():
+    assert [n.stem for n in NOTEBOOKS] == ["01_quickstart", "02_vocab_and_drafts", "03_temperature_and_trees",
+                                           "04_your_own_model", "05_check_your_verifier"]
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda n: n.stem)

@@ -92,7 +92,7 @@ def test_an_interrupted_sweep_resumes_to_the_same_table(small, tmp_path, monkeyp
     with pytest.raises(RuntimeError, match="task failed"):
         sweep(small, **GRID, scheduler="sync", chunk=300, checkpoint=checkpoint)
     finished = sorted(p.name for p in checkpoint.glob("chunk_*.npz"))
-    assert "chunk_0000000600_0000000900.npz" not in finished and finished  # others may have finished first
+    assert "chunk_0000000600_0000000900.npz" not in finished  # the others may or may not have run first
     calls.clear()
     again = sweep(small, **GRID, scheduler="sync", chunk=300, checkpoint=checkpoint)
     assert 600 in calls and all(f"chunk_{lo:010d}_" not in " ".join(finished) for lo in calls)  # only missing chunks
