@@ -13,12 +13,23 @@ from .simulate import Simulation, simulate
 from .testing import VerifierCheck, check_verifier
 from .tree import (DraftedTree, LoggedTrees, NodePool, Tree, TreeEstimate, TreeSimulation, emitted_law,
                    estimate_tokens_per_step, simulate_tree, tokens_per_step, verify_tree)
+from .tree.ceiling import CeilingPlan, TreeOptimum, tree_optimum
+from .tree.choose import CostModel, OptimalTree, fastest_tree, optimal_tree, optimal_tree_for, speedup
 from .verifiers import VERIFIERS
 
 #: The method names accepted by :func:`acceptance_rate`, :func:`output_distribution` and :func:`simulate`.
 METHODS = tuple(VERIFIERS)
 
 __all__ = [
+    "speedup",
+    "optimal_tree_for",
+    "optimal_tree",
+    "fastest_tree",
+    "OptimalTree",
+    "CostModel",
+    "tree_optimum",
+    "TreeOptimum",
+    "CeilingPlan",
     "DRAFT_LAWS",
     "DraftedTree",
     "LoggedData",
