@@ -83,6 +83,22 @@ def test_decoded_tokens_per_step_agree_with_the_exact_expectation_given_the_tree
     assert all(1 <= len(s.emitted) <= 3 for s in steps)
 
 
+@pytest.mark.parametrize("method,tree", [("block", Tree.chain(3)), ("traversal", Tree.full(2, 7)),
+                                         ("traversal_wo", Tree.full(2, 7)), ("topk", Tree.full(2, 7)),
+                                         ("nss", Tree(((1, 2), (3,), (), ())))])
+def test_the_engine_runs_every_tree_verifier(models, method, tree):
+    # Measured tokens per step against the exact expectation given each drafted tree (paired z-test),
+    # and the first two tokens against the target's two-token law (chi-square).
+    target, draft = models
+    steps = [s for seed in range(3) for s in decode(target, draft, CONTEXT, tree, method, max_new_tokens=60, seed=seed)]
+    diff = np.array([len(s.emitted) - s.expected for s in steps])
+    assert abs(diff.mean()) < 5 * diff.std(ddof=1) / np.sqrt(diff.size)
+    assert all(1 <= len(s.emitted) <= tree.depth + 1 for s in steps)
+    scorer = Scorer(target, draft, CONTEXT, memo=2)
+    pairs = first_two(scorer, tree, method, 1.0, 1500, np.random.default_rng(3))
+    assert pair_pvalue(scorer, pairs, 1.0) > 1e-4
+
+
 def test_two_token_law_is_the_targets_and_the_check_can_fail(models):
     target, draft = models
     scorer = Scorer(target, draft, CONTEXT, memo=1)

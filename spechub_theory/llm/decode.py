@@ -1,23 +1,24 @@
-"""Speculative decoding on the real models: draft trees, one target pass per step, any verifier.
+"""Speculative decoding on the real models: draft trees, one target pass per step, any tree verifier.
 
 One step at context ``c`` (token-tree verification as in SpecInfer, Miao et al. 2024, and SpecHub,
 Sun et al. 2024):
 
-1. The draft model grows the tree level by level. At every internal node ``v`` the node's draft
-   law (the one its verifier is defined for, :func:`spechub_theory.trees.node_method`) draws the
-   node's children from ``q_v = softmax(z_draft(c + path(v)) / T)`` over all 49,152 tokens (the
-   engines' temperature step, :func:`spechub_theory.synthetic.process`).
+1. The draft model grows the tree level by level. At every internal node ``v`` the method's sibling
+   law (:func:`spechub_theory.tree.sibling_law`: the node verifier's draft law, i.i.d. or without
+   replacement for Traversal Verification, the top ``k`` of ``q`` for ``topk``) draws the node's
+   children from ``q_v = softmax(z_draft(c + path(v)) / T)`` over the whole vocabulary (the engines'
+   temperature step, :func:`spechub_theory.synthetic.process`).
 2. The target scores every node of the tree (one batched pass over the cached context):
    ``p_v = softmax(z_target(c + path(v)) / T)``.
-3. From the root, the node's verifier walks its rejection chain with uniforms
-   (:func:`spechub_theory.simulate.walk`). A kept child is emitted and its own children are
-   verified next; otherwise the chain's token is emitted and the step ends. A leaf emits a bonus
-   token drawn from ``p_leaf``.
+3. The drafted tree (:class:`spechub_theory.DraftedTree`) is verified with uniforms
+   (:func:`spechub_theory.verify_tree`): node-wise methods walk each node's rejection chain from the
+   root, sequence-level ones (``block``, ``traversal``, ``traversal_wo``) the tree's one chain. The
+   step emits the accepted path and one corrected or bonus token.
 
 Beside its tokens, every step records what the toolkit predicts for it: the exact expected number
-of tokens given the drafted tree (:func:`spechub_theory.trees.step_value`, with the kept
-probabilities of :func:`spechub_theory.exact.chain_outcome`), and the root's exact acceptance
-rate before its drafts are drawn (:func:`spechub_theory.acceptance_rate`).
+of tokens given the drafted tree (:func:`spechub_theory.tokens_per_step` on it), and, for node-wise
+methods, the root's exact acceptance rate before its drafts are drawn
+(:func:`spechub_theory.acceptance_rate`; ``topk``: ``p`` of the root's children).
 """
 
 from __future__ import annotations
@@ -30,13 +31,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .. import acceptance_rate, validate
-from ..drafts import DRAFT_LAWS
-from ..exact import chain_outcome
-from ..simulate import walk
+from .. import DraftedTree, Tree, acceptance_rate, tokens_per_step, validate, verify_tree
 from ..synthetic import process
-from ..trees import Tree, node_method, step_value
-from ..verifiers import VERIFIERS
+from ..tree import NODE_METHODS, TREE_METHODS, node_method, sibling_law
 
 
 @functools.cache
@@ -107,8 +104,9 @@ class Step:
     """One speculative step: the emitted tokens and what the toolkit predicts for them.
 
     ``expected``: exact expected number of emitted tokens given the drafted tree.
-    ``root_kept``: whether the root kept one of its drafts. ``root_acceptance``: the root's exact
-    acceptance rate at its ``(p, q)``, before its drafts were drawn.
+    ``root_kept``: whether the root kept one of its drafts. ``root_acceptance``: for node-wise methods,
+    the root's exact acceptance rate at its ``(p, q)`` before its drafts were drawn (NaN for
+    sequence-level methods, whose root decision depends on the whole tree).
     """
 
     emitted: tuple[int, ...]
@@ -117,42 +115,47 @@ class Step:
     root_acceptance: float
 
 
-def step(scorer: Scorer, tree: Tree, method: str, temperature: float, rng: np.random.Generator, root=()) -> Step:
-    """One speculative step (module docstring) from the context extended by the tokens ``root``."""
+def draft_tree(scorer: Scorer, tree: Tree, method: str, temperature: float, rng: np.random.Generator, root=()) -> DraftedTree:
+    """Grow and score one drafted tree (steps 1 and 2 of the module docstring) at the context extended by ``root``.
+
+    A leaf's ``q`` is not scored (no verifier reads it): its row repeats the leaf's ``p``.
+    """
+    validate.choice(method, "method", TREE_METHODS)
     if not tree.children[0]:
         raise ValueError("tree: the root needs at least one draft")
     n = tree.n_nodes
-    verifier = {v: VERIFIERS[node_method(method, len(kids))] for v, kids in enumerate(tree.children) if kids}
+    laws = {v: sibling_law(method, len(kids)) for v, kids in enumerate(tree.children) if kids}
     paths: list[tuple[int, ...]] = [tuple(root)] + [()] * (n - 1)
-    drafts: dict[int, np.ndarray] = {}
-    q: dict[int, np.ndarray] = {}
-    for depth in range(max(tree.depths) + 1):
-        internal = [v for v in verifier if tree.depths[v] == depth]
+    tokens = np.zeros(n, dtype=np.int64)
+    q_rows: dict[int, np.ndarray] = {}
+    for depth in range(tree.depth + 1):
+        internal = [v for v in laws if tree.depths[v] == depth]
         if not internal:
             continue
         for v, z in zip(internal, scorer.logits(1, [paths[v] for v in internal])):
             kids = tree.children[v]
-            q[v] = process(z, temperature)
-            drafts[v] = DRAFT_LAWS[verifier[v].drafts].sample(q[v], len(kids), rng, 1)[0]
-            for c, x in zip(kids, drafts[v]):
-                paths[c] = paths[v] + (int(x),)
+            q_rows[v] = process(z, temperature)
+            tokens[list(kids)] = laws[v].sample(q_rows[v], len(kids), rng, 1)[0]
+            for c in kids:
+                paths[c] = paths[v] + (int(tokens[c]),)
     p = process(scorer.logits(0, paths), temperature)
+    q = np.array([q_rows.get(v, p[v]) for v in range(n)])
+    return DraftedTree(tree, tokens, p, q)
 
-    def kept(v, kids):
-        return chain_outcome(verifier[v], drafts[v], p[v], q[v])[1]
 
-    emitted, v = [], 0
-    while tree.children[v]:
-        tokens, chosen = walk(verifier[v], drafts[v], p[v], q[v], 1, rng)
-        emitted.append(int(tokens[0]))
-        if chosen[0] < 0:
-            break
-        v = tree.children[v][int(chosen[0])]
+def step(scorer: Scorer, tree: Tree, method: str, temperature: float, rng: np.random.Generator, root=()) -> Step:
+    """One speculative step (module docstring) from the context extended by the tokens ``root``."""
+    drafted = draft_tree(scorer, tree, method, temperature, rng, root)
+    emitted = verify_tree(drafted, method, rng)
+    k = len(tree.children[0])
+    if method == "topk":
+        rate = float(drafted.p[0, drafted.drafts(0)].sum())
+    elif method in NODE_METHODS:
+        rate = float(acceptance_rate(drafted.p[0], drafted.q[0], node_method(method, k), k))
     else:
-        emitted.append(int(rng.choice(p.shape[1], p=p[v])))  # a leaf: the bonus token
-    # the root kept a draft exactly when the walk left it
-    return Step(tuple(emitted), step_value(tree, kept), v != 0,
-                float(acceptance_rate(p[0], q[0], verifier[0].name, len(tree.children[0]))))
+        rate = float("nan")
+    # the root kept a draft exactly when the step emitted more than the one corrected token
+    return Step(emitted, tokens_per_step(tree, method, drafted), len(emitted) > 1, rate)
 
 
 def decode(target, draft, prompt_ids, tree: Tree, method: str, *, temperature: float = 1.0, max_new_tokens: int = 64,
