@@ -177,3 +177,10 @@ def test_the_simulator_keeps_each_draft_as_often_as_the_enumerated_chain(pq, see
     for j in range(2):
         sd = np.sqrt(max(exact[j] * (1 - exact[j]), 1e-12) / sim.n)
         assert abs(sim.kept[j] / sim.n - exact[j]) <= 5 * sd + 1e-9
+
+
+@given(pq=hub_pairs())
+def test_the_first_draft_is_kept_no_more_often_than_a_single_draft(pq):
+    # P(first kept) = sum_{i != a} min(p, q) + min(p(a), s_ai) and s_ai <= sum_{i != a} Q(a, i) = q(a).
+    p, q = pq
+    assert acceptance_by_position(p, q, "spechub", 2)[0] <= np.minimum(p, q).sum() + 1e-12
