@@ -18,6 +18,7 @@ from ..exact import output_distribution
 from ..synthetic import dirichlet_pairs
 from ..verifiers import VERIFIERS
 from .fig1_tokens_per_step import IID, rows_of
+from .fig7_optimal_trees import half_tree
 
 #: Tolerance of the exact claims (the engine's values are exact to float64 rounding).
 EXACT_TOL = 1e-9
@@ -118,6 +119,16 @@ def evaluate(results: dict[str, tuple[list[dict], list[dict]]]) -> list[Claim]:
                         "Sun et al. 2024 (the hub condition); proved in the report (Proposition 4)",
                         f"{violations} of {sum(r['condition'] for r in hub)} pairs meeting the condition violate it; "
                         f"RRS wins at {losses} of {len(hub)} pairs in all", violations == 0, True))
+    optimal = results["fig7_optimal_trees"][0]
+    for cid, worse in (("C9", "rrs"), ("C10", "rrs_wo")):
+        pairs = {(t, n): (a, b) for t in (0.6, 1.0) for n, a, b in half_tree(optimal, "spechub", worse, t)}
+        name = "RRS" if worse == "rrs" else "RRS without replacement"
+        claims.append(Claim(
+            cid, f"SpecHub on its own optimal tree of n nodes emits at least as many tokens per step as {name} on "
+                 f"its own optimal tree of 2n (n = 8, 16, 32; Figure 7)",
+            "'the same batch efficiency with half the concurrency' (abstract; shown on fixed binary trees)",
+            "; ".join(f"T={t}, n={n}: {a:.3f} vs {b:.3f}" for (t, n), (a, b) in pairs.items()),
+            all(a >= b for a, b in pairs.values()), False))
     error = lossless_error()
     claims.append(Claim("C8", "Every verifier is lossless: its output law is p",
                         "each verifier's paper (SpecInfer, SpecTr, SpecHub, ...)",

@@ -65,7 +65,7 @@ VERIFIERS: dict[str, Verifier] = {
         Verifier("single", "iid", single.procedure, single.positions, "1"),
         Verifier("rrs", "iid", rrs.procedure, rrs.positions, "any"),
         Verifier("rrs_wo", "wo", rrs_wo.procedure, rrs_wo.positions, "any"),
-        Verifier("spechub", "hub", spechub.procedure, spechub.positions, "2"),
+        Verifier("spechub", "hub", spechub.procedure, spechub.positions, "2", spechub.setup),
         Verifier("kseq", "iid", kseq.procedure, kseq.positions, "any", kseq.setup),
         Verifier("nss", "iid", nss.procedure, nss.positions, "any"),
         Verifier("greedy", "greedy", greedy.procedure, greedy.positions, "any"),
