@@ -51,7 +51,8 @@ def plot(ours: list[dict], theirs: list[dict]):
         ax.set_xlabel("temperature")
         ax.grid(alpha=0.3)
     single = sorted((r["temperature"], r["value"]) for r in ours if r["method"] == "single")
-    axes[0].plot(*zip(*single), ":", color="tab:gray", label="sum min(p, q), SmolLM2 (here)")
+    axes[0].plot(*zip(*single), ":", color="black", lw=1.5, zorder=5,
+                 label="sum min(p, q), SmolLM2 (here; equals RRS's first draft)")
     axes[0].set_ylabel("probability")
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=7, frameon=False)
