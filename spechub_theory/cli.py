@@ -25,7 +25,7 @@ from . import bench
 from .acceptance import acceptance_rate
 from .drafts import DRAFT_LAWS
 from .llm import VALIDATED_METHODS as VALIDATED
-from .logged import load_logged
+from .logged import check_temperature, load_logged
 from .optimal import optimal_acceptance_rate
 from .synthetic import llm_like_logits, process
 from .trees import LoggedTrees, NodePool, Tree, tokens_per_step
@@ -85,6 +85,7 @@ def tree_table(methods, sizes, temperatures, data, vocab: int, positions: int, s
         origin = f"node pairs drawn i.i.d. from {positions} synthetic LLM-like positions (V = {vocab}, seed = {seed})"
     else:
         logged = load_logged(None if data == "default" else data)
+        _check_data_temperatures(logged.meta, temperatures)
         trees = "tree" in logged.meta
         positions = min(positions, len(logged))
         origin = (f"the logged draft trees of {logged.path} (mean +/- standard error over trees)" if trees else
@@ -141,6 +142,17 @@ NONNEGATIVE = _number(int, "a non-negative integer", 0)
 DRAFTS = _number(int, "a number of drafts between 1 and 64", 1, 64)
 TEMPERATURE = _number(float, "a temperature >= 0", 0.0)
 LOGGED_TEMPERATURE = _number(float, "a temperature in (0, 1] (logged data is stored at T = 1)", 0.0, 1.0, low_open=True)
+#: A temperature a logged dataset is read at; the dataset's own limit is checked against its metadata.
+DATA_TEMPERATURE = _number(float, "a temperature > 0", 0.0, low_open=True)
+
+
+def _check_data_temperatures(meta: dict, temperatures, flag: str = "--temperatures") -> None:
+    """Refuse, naming ``flag``, a temperature the dataset with ``meta`` cannot be read at."""
+    for t in temperatures:
+        try:
+            check_temperature(meta, t)
+        except ValueError as err:
+            raise ValueError(f"{flag} {t:g}: {str(err).removeprefix('temperature: ')}") from None
 TAIL_MASS = _number(float, "a tail mass in (0, 1)", 0.0, 1.0, low_open=True, high_open=True)
 DESCRIPTION = ("Exact acceptance rates, output laws and optima of multi-draft speculative decoding verifiers. "
                "Without a command it prints the table command's output.")
@@ -160,8 +172,8 @@ def _parser() -> argparse.ArgumentParser:
     tree.add_argument("--methods", nargs="+", default=["rrs", "rrs_wo", "spechub"], choices=list(VERIFIERS),
                       metavar="METHOD", help=f"verifiers, of {', '.join(VERIFIERS)}")
     tree.add_argument("--nodes", type=POSITIVE, nargs="+", default=[3, 7, 15, 31], help="tree sizes, root included")
-    tree.add_argument("--temperatures", type=LOGGED_TEMPERATURE, nargs="+", default=[0.6, 1.0],
-                      help="sampling temperatures")
+    tree.add_argument("--temperatures", type=DATA_TEMPERATURE, nargs="+", default=[0.6, 1.0],
+                      help="sampling temperatures (logged data: at most the temperature it was collected at)")
     tree.add_argument("--data", default="default",
                       help="a logged dataset directory, 'default' (the shipped one) or 'synthetic'")
     tree.add_argument("--vocab", type=POSITIVE, default=2000, help="vocabulary of the synthetic family")
@@ -175,7 +187,13 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--exit-layer", type=POSITIVE, help="exit layer of a draft trained without a stored adapter")
     c.add_argument("--max-new-tokens", type=POSITIVE, default=100, help="tokens generated per prompt")
     c.add_argument("--max-tail-mass", type=TAIL_MASS, default=1e-3,
-                   help="mass at T = 1 left out of each stored distribution")
+                   help="mass at --temperature left out of each stored distribution")
+    c.add_argument("--temperature", type=DATA_TEMPERATURE, default=1.0,
+                   help="temperature the text is sampled and the laws are logged at; the data then reads at any "
+                        "temperature up to it (at it only with --top-p or --top-k)")
+    c.add_argument("--top-p", type=_number(float, "a number in (0, 1]", 0.0, 1.0, low_open=True), default=1.0,
+                   help="nucleus filter of the sampling and of the logged laws (1: none)")
+    c.add_argument("--top-k", type=POSITIVE, default=None, help="top-k filter of the sampling and of the logged laws")
     c.add_argument("--every", type=POSITIVE, default=1, help="keep one generated position in this many")
     c.add_argument("--seed", type=NONNEGATIVE, default=0, help="seed of the sampled continuations")
     c.add_argument("--batch", type=POSITIVE, default=8, help="prompts generated at once")
@@ -232,7 +250,8 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--methods", nargs="+", required=True, choices=list(VERIFIERS), metavar="METHOD",
                     help=f"verifiers, of {', '.join(VERIFIERS)}")
     sw.add_argument("--k", type=DRAFTS, nargs="+", required=True, help="draft counts (each method must support each)")
-    sw.add_argument("--temperatures", type=LOGGED_TEMPERATURE, nargs="+", default=[1.0], help="sampling temperatures")
+    sw.add_argument("--temperatures", type=DATA_TEMPERATURE, nargs="+", default=[1.0],
+                    help="sampling temperatures (at most the temperature the data was collected at)")
     sw.add_argument("--top-p", type=_number(float, "a top-p in (0, 1]", 0.0, 1.0, low_open=True),
                     help="nucleus truncation of both laws (default: none)")
     sw.add_argument("--no-optimum", action="store_true", help="skip the optimum of each method's draft law")
@@ -296,7 +315,8 @@ def _collect(args) -> int:
     return _write(
         "collect", "collect", "collect", args.prompts, args.out, target=args.target, draft=args.draft,
         exit_layer=args.exit_layer, max_new_tokens=args.max_new_tokens, max_tail_mass=args.max_tail_mass,
-        every=args.every, seed=args.seed, device=args.device, batch=args.batch, overwrite=args.overwrite,
+        every=args.every, seed=args.seed, device=args.device, batch=args.batch, temperature=args.temperature,
+        top_p=args.top_p, top_k=args.top_k, overwrite=args.overwrite,
     )
 
 

@@ -3,7 +3,8 @@
 A dataset is a directory:
 
 * ``meta.json`` -- ``format_version``, ``vocab_size``, ``n_positions``, the models and file hashes,
-  the temperature the logits were taken at (1.0), ``max_tail_mass``, library versions;
+  the collection's sampling settings (``temperature``, ``top_p``, ``top_k``: 1.0, 1.0 and None unless
+  the data was collected with others), ``max_tail_mass``, library versions;
 * ``offsets.npy`` (``n + 1``, int64) and, per stored entry, ``tokens.npy`` (uint16 for
   vocabularies up to 65,535 tokens, else int32),
   ``target_logits.npy`` and ``draft_logits.npy`` (float32): for position ``i`` the entries
@@ -22,12 +23,17 @@ per internal node of every tree, plus (:mod:`spechub_theory.tree_log`):
 
 Every file is memory-mapped on load, so a million positions never sit in memory at once: only the
 rows a slice asks for are read and densified. Each position keeps, for both models, the tokens
-outside which the mass at temperature 1 is at most ``max_tail_mass``; at a temperature ``T <= 1``
-the tail's share can only shrink (the tail's logits are the smallest), and the distributions are
-renormalised over the kept tokens. Each model keeps at least its 16 most likely tokens, so draft
-laws without replacement stay defined for up to 16 drafts. Every number computed from a dataset is exact for these
-truncated distributions, which differ from the models' by at most ``max_tail_mass`` in total
-variation.
+outside which the mass at the collection temperature ``T_c`` (``meta["temperature"]``, 1 unless the data
+was collected at another) is at most ``max_tail_mass``; at a temperature ``T <= T_c`` the tail's share can
+only shrink (the tail's logits are the smallest), and the distributions are renormalised over the kept
+tokens. Each model keeps at least its 16 most likely tokens, so draft laws without replacement stay
+defined for up to 16 drafts. Every number computed from a dataset is exact for these truncated
+distributions, which differ from the models' by at most ``max_tail_mass`` in total variation.
+
+Data collected with ``top_p < 1`` or a ``top_k`` holds each model's processed law at ``T_c``
+(:func:`spechub_theory.synthetic.process`): the tokens that filter removes are stored with logit ``-inf``
+(zero mass), nothing else is dropped, and the dataset is read at ``T_c`` only (the filter was applied
+there; at another temperature it would keep another set).
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from .outputs import check_replaceable, swap_in_dir
+from .synthetic import process
 
 #: The version this code writes and reads.
 FORMAT_VERSION = 1
@@ -115,23 +122,51 @@ def default_path() -> Path:
     return Path(__file__).parent / "data" / "default"
 
 
-def load_logged(path=None, temperature: float = 1.0) -> LoggedData:
-    """Open a logged dataset (the shipped default when ``path`` is None) at ``temperature <= 1``.
+def collection_settings(meta: dict) -> tuple[float, float, int | None]:
+    """``(temperature, top_p, top_k)`` a dataset was collected at (1.0, 1.0, None for data that predates them)."""
+    top_k = meta.get("top_k")
+    return float(meta.get("temperature", 1.0)), float(meta.get("top_p", 1.0)), None if top_k is None else int(top_k)
 
+
+def check_temperature(meta: dict, temperature) -> float:
+    """``temperature`` as a float a dataset with ``meta`` can be read at, or a ``ValueError`` saying why not.
+
+    Unfiltered data collected at ``T_c`` reads at any ``0 < T <= T_c``; data collected with a top-p or
+    top-k filter reads at ``T_c`` only.
+    """
+    collected, top_p, top_k = collection_settings(meta)
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float, np.floating, np.integer)) \
+            or not 0 < temperature < np.inf:
+        raise ValueError(f"temperature: must be a positive number, got {temperature!r}")
+    temperature = float(temperature)
+    how = (f"`spechub-theory collect --temperature T` logs at T (and --top-p / --top-k filter there), with "
+           f"--max-tail-mass setting the tail")
+    if (top_p < 1 or top_k is not None) and temperature != collected:
+        raise ValueError(
+            f"temperature: this dataset was collected at T = {collected:g} with top_p = {top_p:g}, top_k = {top_k}, "
+            f"so it holds the filtered laws at T = {collected:g} only (at another temperature the filter keeps "
+            f"another set of tokens, which the stored ones cannot tell); got {temperature!r}. {how}")
+    if temperature > collected:
+        raise ValueError(
+            f"temperature: this dataset supports 0 < temperature <= {collected:g}, got {temperature!r}. Each position "
+            f"keeps only the tokens holding all but max_tail_mass of the mass at its collection temperature "
+            f"T_c = {collected:g}: at T <= T_c the dropped tail's share can only shrink, so every law read is within "
+            f"max_tail_mass of the model's, but above T_c it grows, to as much as "
+            f"V^(1-T_c/T) max_tail_mass^(T_c/T) (0.37 at V = 49,152, T_c = 1, T = 1.5, max_tail_mass = 1e-3), "
+            f"which the stored logits cannot tell. Collect data at the temperature you need: {how}")
+    return temperature
+
+
+def load_logged(path=None, temperature: float | None = None) -> LoggedData:
+    """Open a logged dataset (the shipped default when ``path`` is None) at ``temperature``.
+
+    ``temperature=None`` reads it at its collection temperature (``meta["temperature"]``, 1 for the
+    shipped data); any ``0 < temperature <=`` that temperature is allowed for unfiltered data, only that
+    temperature for data collected with a top-p or top-k filter (:func:`check_temperature` says why).
     Raises ``ValueError`` naming the file for a missing or corrupt file, another format version or
     inconsistent shapes.
     """
     path = default_path() if path is None else Path(path)
-    if not 0 < temperature <= 1:
-        raise ValueError(
-            f"temperature: logged logits support 0 < temperature <= 1, got {temperature!r}. Each position keeps only "
-            "the tokens holding all but max_tail_mass of the mass at T = 1: at T <= 1 the dropped tail's share can "
-            "only shrink, so every law read is within max_tail_mass of the model's, but above T = 1 it grows, to as "
-            "much as V^(1-1/T) max_tail_mass^(1/T) (0.37 at V = 49,152, T = 1.5, max_tail_mass = 1e-3), which the "
-            "stored logits cannot tell. Data for T > 1 has to be logged at that temperature, with a tail small "
-            "there; `spechub-theory collect` logs at T = 1 only (--max-tail-mass sets its tail), so it cannot "
-            "collect such data yet"
-        )
     meta_file = path / "meta.json"
     if not meta_file.is_file():
         raise ValueError(f"path: {meta_file} not found: not a logged dataset")
@@ -143,6 +178,7 @@ def load_logged(path=None, temperature: float = 1.0) -> LoggedData:
         raise ValueError(
             f"path: {meta_file} has format version {meta.get('format_version')!r}; this library reads {FORMAT_VERSION}"
         )
+    temperature = check_temperature(meta, collection_settings(meta)[0] if temperature is None else temperature)
     arrays = {}
     for name in _names(meta):
         file = path / f"{name}.npy"
@@ -240,14 +276,26 @@ def write_logged(path, meta: dict, entries, *, overwrite: bool = False, inputs=(
 MIN_TOKENS = 16
 
 
-def truncated_support(target_logits: np.ndarray, draft_logits: np.ndarray, max_tail_mass: float) -> np.ndarray:
+def _filtered(top_p: float, top_k: int | None) -> bool:
+    return top_p < 1 or top_k is not None
+
+
+def truncated_support(target_logits: np.ndarray, draft_logits: np.ndarray, max_tail_mass: float,
+                      temperature: float = 1.0, top_p: float = 1.0, top_k: int | None = None) -> np.ndarray:
     """The tokens to log at one position: for each model, its most likely tokens until the rest holds
-    at most ``max_tail_mass`` at temperature 1 (and at least :data:`MIN_TOKENS` of them, so that
-    draws without replacement of up to that many drafts stay possible); the union, sorted."""
+    at most ``max_tail_mass`` at ``temperature`` (and at least :data:`MIN_TOKENS` of them, so that
+    draws without replacement of up to that many drafts stay possible); the union, sorted.
+
+    With a ``top_p < 1`` or ``top_k`` filter, each model's tokens are exactly those of positive mass
+    under :func:`spechub_theory.synthetic.process` at ``temperature``: nothing of the filtered law is
+    dropped, and no token the filter removed is added."""
     keep = []
     for z in (np.asarray(target_logits, np.float64), np.asarray(draft_logits, np.float64)):
+        if _filtered(top_p, top_k):
+            keep.append(np.flatnonzero(process(z, temperature, top_k=top_k, top_p=None if top_p >= 1 else top_p)))
+            continue
         order = np.argsort(-z, kind="stable")
-        mass = np.exp(z[order] - z.max())
+        mass = np.exp((z[order] - z.max()) / temperature)
         mass /= mass.sum()
         tail = mass[::-1].cumsum()[::-1]  # tail[i]: mass of order[i:]
         count = max(min(MIN_TOKENS, z.size), int(np.searchsorted(-tail, -max_tail_mass, side="right")))
@@ -255,17 +303,28 @@ def truncated_support(target_logits: np.ndarray, draft_logits: np.ndarray, max_t
     return np.union1d(*keep)
 
 
-def entries_from_logits(target_logits, draft_logits, prompt_ids, steps, contexts, max_tail_mass: float) -> dict:
-    """The arrays of a dataset from full logits of shape ``(n, V)`` and each prompt's token ids."""
-    rows = [truncated_support(zt, zd, max_tail_mass) for zt, zd in zip(target_logits, draft_logits)]
+def entries_from_logits(target_logits, draft_logits, prompt_ids, steps, contexts, max_tail_mass: float,
+                        temperature: float = 1.0, top_p: float = 1.0, top_k: int | None = None) -> dict:
+    """The arrays of a dataset from full logits of shape ``(n, V)`` and each prompt's token ids.
+
+    The positions' tokens are :func:`truncated_support` at the collection settings; with a top-p or
+    top-k filter, a model's logit at a kept token its own filter removed is stored as ``-inf``."""
+    target_logits, draft_logits = np.asarray(target_logits), np.asarray(draft_logits)
+    rows = [truncated_support(zt, zd, max_tail_mass, temperature, top_p, top_k)
+            for zt, zd in zip(target_logits, draft_logits)]
     offsets = np.concatenate([[0], np.cumsum([r.size for r in rows])])
     tokens = np.concatenate(rows) if rows else np.zeros(0, np.int32)
     at = np.repeat(np.arange(len(rows)), [r.size for r in rows])
+    stored = [target_logits[at, tokens].astype(np.float64), draft_logits[at, tokens].astype(np.float64)]
+    if _filtered(top_p, top_k):
+        for kept, full in zip(stored, (target_logits, draft_logits)):
+            mass = process(full, temperature, top_k=top_k, top_p=None if top_p >= 1 else top_p)
+            kept[mass[at, tokens] == 0] = -np.inf
     return {
         "offsets": offsets,
         "tokens": tokens,
-        "target_logits": np.asarray(target_logits)[at, tokens],
-        "draft_logits": np.asarray(draft_logits)[at, tokens],
+        "target_logits": stored[0],
+        "draft_logits": stored[1],
         "prompt_ids": np.asarray(prompt_ids),
         "steps": np.asarray(steps),
         "context": np.concatenate(contexts) if len(contexts) else np.zeros(0, np.int32),

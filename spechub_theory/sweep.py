@@ -39,7 +39,7 @@ import numpy as np
 from . import validate
 from .acceptance import acceptance_rate
 from .drafts import DRAFT_LAWS
-from .logged import default_path, load_logged
+from .logged import check_temperature, default_path, load_logged
 from .optimal import optimal_acceptance_rate
 from .synthetic import process
 from .outputs import atomic_path, check_replaceable, protect, write_text
@@ -65,8 +65,8 @@ def _cells(methods, k, temperatures):
         validate.choice(m, "methods", VERIFIERS)
     ks = [validate.draft_count(v) for v in ks]
     for t in temperatures:
-        if isinstance(t, bool) or not isinstance(t, (int, float, np.floating)) or not 0 < t <= 1:
-            raise ValueError(f"temperatures: logged logits support 0 < T <= 1, got {t!r}")
+        if isinstance(t, bool) or not isinstance(t, (int, float, np.floating)) or not 0 < t < np.inf:
+            raise ValueError(f"temperatures: must be positive numbers, got {t!r}")
     unsupported = [(m, v) for m in methods for v in ks if not VERIFIERS[m].supports(v)]
     if unsupported:
         m, v = unsupported[0]
@@ -218,7 +218,7 @@ def sweep(data=None, methods=("rrs", "spechub"), k=2, temperatures=1.0, *, top_p
         A logged dataset (:mod:`spechub_theory.logged`); None for the shipped one. Every worker opens
         it itself, so it must be at that path on the workers too (a shared file system).
     methods, k, temperatures : name or sequence
-        The grid: every method at every ``k`` and temperature ``0 < T <= 1``. A method that is not
+        The grid: every method at every ``k`` and temperature ``T > 0`` the dataset can be read at (at most its collection temperature). A method that is not
         defined for one of the ``k`` is refused before anything runs.
     top_p : float, optional
         Apply nucleus truncation (keep the most likely tokens until their mass reaches ``top_p``,
@@ -258,7 +258,13 @@ def plan(data, methods, k, temperatures, *, top_p=None, optimum=True, chunk=CHUN
         raise ValueError(f"top_p: must be in (0, 1], got {top_p!r}")
     if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
         raise ValueError(f"chunk: must be a positive integer, got {chunk!r}")
-    n = len(load_logged(data))
+    logged = load_logged(data)
+    for t in {c[2] for c in cells}:  # the dataset's own limit, before any task is submitted
+        try:
+            check_temperature(logged.meta, t)
+        except ValueError as err:
+            raise ValueError(f"temperatures: {t:g}: {str(err).removeprefix('temperature: ')}") from None
+    n = len(logged)
     if checkpoint is not None:
         checkpoint = Path(checkpoint)
         _open_checkpoint(checkpoint, _settings(data, cells, top_p, optimum, chunk, n))

@@ -38,6 +38,12 @@ def test_table_skips_rrs_wo_beyond_its_budget(capsys):
     (["collect", "--out", "x", "--max-tail-mass", "2"], "--max-tail-mass"),  # was accepted silently
     (["collect", "--out", "x", "--every", "0"], "--every"),
     (["collect", "--out", "x", "--max-new-tokens", "0"], "--max-new-tokens"),
+    (["collect", "--out", "x", "--temperature", "0"], "--temperature"),
+    (["collect", "--out", "x", "--top-p", "0"], "--top-p"),
+    (["collect", "--out", "x", "--top-k", "2.5"], "--top-k"),
+    (["tree", "--temperatures", "0.6", "1.5"], "--temperatures 1.5: this dataset supports 0 < temperature <= 1"),
+    (["sweep", "--out", "x.parquet", "--methods", "rrs", "--k", "2", "--temperatures", "1.5"],
+     "temperatures: 1.5: this dataset supports"),
     (["collect-trees", "--out", "x", "--laws", "hubb"], "--laws"),
     (["table", "--bogus"], "spechub-theory table: unrecognized arguments: --bogus"),  # was the top-level usage
     (["reproduce", "--out", "/proc/forbidden"], "/proc/forbidden"),  # was a traceback

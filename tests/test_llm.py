@@ -163,6 +163,9 @@ def test_the_scorer_bench_times_both_ways_on_the_real_models():
     ('{"prompt": "hi"}\n', {"every": 0}, "every: must be a positive integer"),
     ('{"prompt": "hi"}\n', {"max_new_tokens": 0}, "max_new_tokens: must be a positive integer"),
     ('{"prompt": "hi"}\n', {"max_tail_mass": 2.0}, r"max_tail_mass: must be a number in \(0, 1\)"),
+    ('{"prompt": "hi"}\n', {"temperature": 0}, "temperature: must be a positive number"),
+    ('{"prompt": "hi"}\n', {"top_p": 1.5}, r"top_p: must be a number in \(0, 1\]"),
+    ('{"prompt": "hi"}\n', {"top_k": 2.5}, "top_k: must be a positive integer"),
 ])
 def test_collect_checks_every_input_before_creating_anything(content, options, message, tmp_path):
     prompts = tmp_path / "bad.jsonl"
@@ -211,3 +214,35 @@ def test_the_profile_is_a_cost_model(tmp_path):
     cost = CostModel.load(out)
     assert sorted(cost.target) == [1, 2, 3] and cost.draft > 0 and all(t > 0 for t in cost.target.values())
     assert cli.main(["profile", "--out", str(out), "--sizes", "3"]) == 2  # never replaced without --overwrite
+
+
+def test_collect_at_a_temperature_above_one_logs_the_tail_there(collected, tmp_path):
+    from spechub_theory.llm.models import load_model
+
+    _, prompts = collected
+    out = collect(prompts, tmp_path / "hot", max_new_tokens=3, batch=2, temperature=1.5, log=lambda *_: None)
+    data = load_logged(out)
+    assert data.temperature == 1.5 and data.meta["temperature"] == 1.5 and data.meta["top_k"] is None
+    model, _ = load_model()
+    context = np.asarray(data.arrays["context"][data.arrays["context_offsets"][0] : data.arrays["context_offsets"][1]])
+    n = int((np.asarray(data.arrays["prompt_ids"]) == 0).sum())
+    with torch.no_grad():  # a fresh forward pass, softmax at T = 1.5 by hand
+        probs = torch.softmax(model(torch.tensor(context)[None]).logits[0, -n - 1] / 1.5, -1).double().numpy()
+    logged = data.p[0]
+    support = logged > 0
+    assert probs[~support].sum() <= data.meta["max_tail_mass"] * 1.01  # the tail is small at T = 1.5 itself
+    np.testing.assert_allclose(logged[support], probs[support] / probs[support].sum(), rtol=1e-4, atol=1e-7)
+    with pytest.raises(ValueError, match="temperature: this dataset supports 0 < temperature <= 1.5"):
+        load_logged(out, temperature=2.0)
+
+
+def test_a_resumed_collection_keeps_its_sampling_settings(collected, tmp_path):
+    _, prompts = collected
+
+    def interrupt(line):
+        raise KeyboardInterrupt(line)
+
+    with pytest.raises(KeyboardInterrupt):
+        collect(prompts, tmp_path / "d", max_new_tokens=2, batch=1, temperature=1.5, top_k=50, log=interrupt)
+    with pytest.raises(ValueError, match=r"temperature: interrupted run 1.5, now 1.2; top_k: interrupted run 50, now None"):
+        collect(prompts, tmp_path / "d", max_new_tokens=2, batch=1, temperature=1.2, log=lambda *_: None)

@@ -98,3 +98,49 @@ def test_a_tiled_copy_repeats_the_positions(tmp_path):
     copy = load_logged(tiled(data, len(data) + 5, tmp_path / "tiled"))
     assert len(copy) == len(data) + 5
     assert np.array_equal(copy.p[len(data) + 3], data.p[3]) and np.array_equal(copy.q[len(data)], data.q[0])
+
+
+def _collected(tmp_path, temperature, top_p=1.0, top_k=None, tail=1e-4, name="hot"):
+    target, draft = llm_like_logits(12, 200, seed=3)
+    entries = entries_from_logits(target, draft, np.zeros(12), np.arange(12), [[1, 2]], tail, temperature, top_p, top_k)
+    meta = {"vocab_size": 200, "max_tail_mass": tail, "models": {"target": "synthetic", "draft": "synthetic"},
+            "temperature": temperature, "top_p": top_p, "top_k": top_k}
+    return write_logged(tmp_path / name, meta, entries), target, draft
+
+
+def test_data_collected_above_one_reads_up_to_its_temperature(tmp_path):
+    path, target, draft = _collected(tmp_path, 1.5)
+    data = load_logged(path)  # its own collection temperature by default
+    assert data.temperature == 1.5
+    for z, rows in ((target, data.p[:]), (draft, data.q[:])):
+        hot = _softmax(z.astype(np.float32).astype(np.float64) / 1.5)  # logits are stored in float32
+        kept = rows > 0
+        # The tail each model drops is measured at T = 1.5, where the data is read, not at T = 1
+        # (where it would be much smaller): every row's dropped mass is at most the declared tail.
+        assert (hot * ~kept).sum(-1).max() <= 1e-4
+        np.testing.assert_allclose(rows[kept], (hot * kept / (hot * kept).sum(-1, keepdims=True))[kept], atol=1e-12)
+    assert load_logged(path, temperature=1.2).temperature == 1.2  # colder reads are within the tail too
+    with pytest.raises(ValueError, match=r"temperature: this dataset supports 0 < temperature <= 1.5, got 1.6"):
+        load_logged(path, temperature=1.6)
+
+
+def test_filtered_collection_holds_the_filtered_law_and_reads_at_its_temperature_only(tmp_path):
+    path, target, draft = _collected(tmp_path, 0.8, top_p=0.9)
+    data = load_logged(path, temperature=0.8)
+    for z, rows in ((target, data.p[:]), (draft, data.q[:])):
+        stored = z.astype(np.float32).astype(np.float64) / 0.8
+        for row, law in zip(stored, rows):
+            # The nucleus by hand: the most likely tokens until their mass reaches 0.9, the one that
+            # crosses it included; the law is the softmax renormalised on it, zero elsewhere.
+            full = _softmax(row)
+            order = np.argsort(-full, kind="stable")
+            count = int(np.searchsorted(np.cumsum(full[order]), 0.9)) + 1
+            expected = np.zeros_like(full)
+            expected[order[:count]] = full[order[:count]] / full[order[:count]].sum()
+            np.testing.assert_allclose(law, expected, atol=1e-12)
+    assert data.meta["top_p"] == 0.9 and data.meta["top_k"] is None
+    with pytest.raises(ValueError, match=r"collected at T = 0.8 with top_p = 0.9.*only"):
+        load_logged(path, temperature=0.7)
+    one_hot, _, _ = _collected(tmp_path, 1.0, top_k=1, name="greedy")
+    law = load_logged(one_hot).p[:]
+    assert set(np.unique(law)) == {0.0, 1.0}  # top-k = 1: the argmax only

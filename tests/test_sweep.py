@@ -129,7 +129,7 @@ def test_bad_input_is_refused_before_any_task(tmp_path, monkeypatch):
         sweep(None, ["rrss"], 2, 1.0, checkpoint=checkpoint)
     with pytest.raises(ValueError, match="k: method 'spechub' is not defined for k = 3"):
         sweep(None, ["spechub"], [2, 3], 1.0, checkpoint=checkpoint)
-    with pytest.raises(ValueError, match="temperatures: logged logits support 0 < T <= 1"):
+    with pytest.raises(ValueError, match=r"temperatures: 1.5: this dataset supports 0 < temperature <= 1, got 1.5"):
         sweep(None, ["rrs"], 2, 1.5, checkpoint=checkpoint)
     assert not checkpoint.exists()
     with pytest.raises(ValueError, match=r"data: process \d+ cannot open /nonexistent"):

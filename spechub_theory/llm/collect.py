@@ -1,9 +1,12 @@
 """Log the target's and the draft's next-token distributions along text the target generates.
 
-For every prompt the target samples a continuation at temperature 1; both models then score the
-whole sequence (teacher forcing) and, at every generated position, the tokens holding all but
-``max_tail_mass`` of either model's distribution are kept with both models' logits
-(:mod:`spechub_theory.logged`). Finished prompts are kept in ``OUT.partial/`` so an interrupted run
+For every prompt the target samples a continuation at ``temperature`` (1 by default, with the
+``top_p`` / ``top_k`` filters when given); both models then score the whole sequence (teacher forcing)
+and, at every generated position, the tokens holding all but ``max_tail_mass`` of either model's
+distribution at that temperature are kept with both models' logits (:mod:`spechub_theory.logged`;
+with a filter, exactly the tokens it keeps). The settings are stored in ``meta.json``, and the dataset
+reads at ``temperature`` or below (at ``temperature`` only when filtered): collect at ``T > 1`` to
+study temperatures above 1, which data logged at 1 cannot give. Finished prompts are kept in ``OUT.partial/`` so an interrupted run
 resumes where it stopped (with the same settings only); the dataset appears at ``OUT`` only when
 complete.
 """
@@ -76,21 +79,37 @@ def load_pair(target=None, draft=None, exit_layer: int | None = None, device: st
 
 def dataset_meta(description: dict, prompts_file, rows: list[dict], **settings) -> dict:
     """A dataset's ``meta.json``: the models (``load_pair``), the prompts used and the run's settings."""
-    return dict(
+    meta = dict(
         description,
         temperature=1.0,
         top_p=1.0,
+        top_k=None,
         hashes=dict(description["hashes"], prompts=file_hash(Path(prompts_file))),
         prompts=[r["prompt"] for r in rows],
         categories=[r.get("category", "") for r in rows],
-        **settings,
     )
+    meta.update(settings)
+    return meta
 
 
 def _positive_int(value, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name}: must be a positive integer, got {value!r}")
     return int(value)
+
+
+def check_sampling(temperature, top_p, top_k) -> tuple[float, float, int | None]:
+    """The collection's ``temperature`` (> 0), ``top_p`` (in (0, 1]) and ``top_k`` (None or >= 1),
+    or a ``ValueError`` naming the first that is not."""
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float, np.integer, np.floating)) \
+            or not 0 < temperature < np.inf:
+        raise ValueError(f"temperature: must be a positive number (the collection samples and logs at it), "
+                         f"got {temperature!r}")
+    if isinstance(top_p, bool) or not isinstance(top_p, (int, float, np.integer, np.floating)) or not 0 < top_p <= 1:
+        raise ValueError(f"top_p: must be a number in (0, 1], got {top_p!r}")
+    if top_k is not None:
+        top_k = _positive_int(top_k, "top_k")
+    return float(temperature), float(top_p), top_k
 
 
 def check_tail_mass(value) -> float:
@@ -121,8 +140,13 @@ def _check_resume(partial: Path, settings: dict) -> None:
 
 def collect(prompts_file, out, *, target=None, draft=None, exit_layer: int | None = None, max_new_tokens: int = 100,
             max_tail_mass: float = 1e-3, every: int = 1, seed: int = 0, device: str = "auto", batch: int = 8,
-            overwrite: bool = False, log=print) -> Path:
+            temperature: float = 1.0, top_p: float = 1.0, top_k: int | None = None, overwrite: bool = False,
+            log=print) -> Path:
     """Run the collection (see the module docstring); returns the dataset's path.
+
+    ``temperature``, ``top_p`` and ``top_k`` are the sampling settings of the generated text and of the
+    logged laws (:func:`spechub_theory.synthetic.process` order: temperature, top-k, top-p); they are
+    stored in ``meta.json`` and :func:`spechub_theory.logged.load_logged` reads the data at them.
 
     ``every`` keeps one generated position in ``every`` (steps 0, every, 2 every, ...), the whole
     generated text staying in the context arrays.
@@ -140,6 +164,7 @@ def collect(prompts_file, out, *, target=None, draft=None, exit_layer: int | Non
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed: must be a non-negative integer, got {seed!r}")
     max_tail_mass = check_tail_mass(max_tail_mass)
+    sampling = dict(zip(("temperature", "top_p", "top_k"), check_sampling(temperature, top_p, top_k)))
     rows = read_prompts(prompts_file)
     check_replaceable(out, "out", overwrite, is_dataset, "a dataset of this library", inputs=[prompts_file])
     partial = out.parent / (out.name + ".partial")
@@ -148,7 +173,7 @@ def collect(prompts_file, out, *, target=None, draft=None, exit_layer: int | Non
     settings = {"models": description["models"], "hashes": description["hashes"],
                 "prompts": file_hash(Path(prompts_file)), "n_prompts": len(rows), "exit_layer": exit_layer,
                 "max_new_tokens": int(max_new_tokens), "max_tail_mass": max_tail_mass, "every": int(every),
-                "seed": int(seed), "batch": int(batch)}
+                "seed": int(seed), "batch": int(batch), **sampling}
     created = not partial.exists()
     if created:
         partial.mkdir(parents=True)
@@ -157,21 +182,21 @@ def collect(prompts_file, out, *, target=None, draft=None, exit_layer: int | Non
         _check_resume(partial, settings)
     try:
         _collect_chunks(partial, rows, target_model, draft_model, tokenizer, dev, max_new_tokens, max_tail_mass,
-                        every, seed, batch, log)
+                        every, seed, batch, log, sampling)
     except BaseException:
         if created and not any(partial.glob("prompts_*.npz")):
             shutil.rmtree(partial, ignore_errors=True)
         raise
     entries = _assemble(partial, len(rows))
     meta = dataset_meta(description, prompts_file, rows, seed=seed, max_new_tokens=max_new_tokens,
-                        max_tail_mass=max_tail_mass, every=every)
+                        max_tail_mass=max_tail_mass, every=every, **sampling)
     write_logged(out, meta, entries, overwrite=overwrite, inputs=[prompts_file])
     shutil.rmtree(partial)
     return out
 
 
 def _collect_chunks(partial, rows, target_model, draft_model, tokenizer, dev, max_new_tokens, max_tail_mass, every,
-                    seed, batch, log) -> None:
+                    seed, batch, log, sampling) -> None:
     """The batches of prompts not yet in ``partial``, each written atomically as ``prompts_NNNNN.npz``."""
     start = time.time()
     for first in range(0, len(rows), batch):
@@ -179,7 +204,8 @@ def _collect_chunks(partial, rows, target_model, draft_model, tokenizer, dev, ma
         if chunk.is_file():
             continue
         group = rows[first : first + batch]
-        sequences = sample(target_model, tokenizer, [r["prompt"] for r in group], max_new_tokens, seed + first, batch)
+        sequences = sample(target_model, tokenizer, [r["prompt"] for r in group], max_new_tokens, seed + first, batch,
+                           **sampling)
         arrays = {}
         for i, (prompt, generated) in enumerate(sequences):
             ids = torch.tensor(np.concatenate([prompt, generated]))[None].to(dev)
@@ -187,7 +213,7 @@ def _collect_chunks(partial, rows, target_model, draft_model, tokenizer, dev, ma
                 zt = target_model(ids).logits[0, len(prompt) - 1 : -1 : every].double().cpu().numpy()
                 zd = draft_model(ids).logits[0, len(prompt) - 1 : -1 : every].double().cpu().numpy()
             steps = np.arange(len(zt)) * every
-            entries = entries_from_logits(zt, zd, np.zeros(len(zt)), steps, [], max_tail_mass)
+            entries = entries_from_logits(zt, zd, np.zeros(len(zt)), steps, [], max_tail_mass, **sampling)
             arrays[f"prompt_{i}"] = prompt
             arrays[f"generated_{i}"] = generated
             arrays[f"sizes_{i}"] = np.diff(entries["offsets"])

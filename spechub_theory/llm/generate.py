@@ -44,8 +44,10 @@ def chat_ids(tokenizer, prompt: str) -> list[int]:
     return list(ids["input_ids"] if isinstance(ids, dict) or hasattr(ids, "keys") else ids)
 
 
-def sample(model, tokenizer, prompts: list[str], max_new_tokens: int, seed: int, batch: int = 8):
-    """``[(prompt_ids, generated_ids)]``: one continuation per prompt, sampled at temperature 1."""
+def sample(model, tokenizer, prompts: list[str], max_new_tokens: int, seed: int, batch: int = 8, *,
+           temperature: float = 1.0, top_p: float = 1.0, top_k: int | None = None):
+    """``[(prompt_ids, generated_ids)]``: one continuation per prompt, sampled at ``temperature`` with
+    the ``top_p`` / ``top_k`` filters (1.0 and None: none), as transformers' ``generate`` applies them."""
     torch.manual_seed(seed)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     out = []
@@ -56,8 +58,8 @@ def sample(model, tokenizer, prompts: list[str], max_new_tokens: int, seed: int,
         mask = torch.tensor([[0] * (width - len(e)) + [1] * len(e) for e in encoded], device=model.device)
         with torch.no_grad():
             result = model.generate(
-                ids, attention_mask=mask, max_new_tokens=max_new_tokens, do_sample=True, temperature=1.0,
-                top_p=1.0, top_k=0, pad_token_id=pad,
+                ids, attention_mask=mask, max_new_tokens=max_new_tokens, do_sample=True, temperature=float(temperature),
+                top_p=float(top_p), top_k=0 if top_k is None else int(top_k), pad_token_id=pad,
             )
         for e, row in zip(encoded, result[:, width:].tolist()):
             if tokenizer.eos_token_id in row:
