@@ -129,3 +129,28 @@ ax.set_xlabel("a1 = sum min(p, q)")
 ax.set_ylabel("q(a)")
 ax.legend(fontsize=7)
 ax.grid(alpha=0.3)
+
+# %% [markdown]
+# ## Which tree is fastest on your hardware?
+#
+# Tokens per step is not wall-clock: a tree of `n` nodes costs one target pass over `n` tokens and
+# one draft pass per level. `CostModel` holds those times; `speedup` is
+# `T * target(1) / (target(n) + depth * draft)`, and `speedups` gives, for every size, the fastest
+# tree of that size (each verifier on its own optimal trees). Two models: the profile that ships
+# (the real SmolLM2 pair on a two-core CPU, measured by `spechub-theory profile`) and a
+# memory-bound GPU-like model (a flat target pass up to 64 tokens, a draft at 0.05 of it). Write
+# your own GPU's profile in the same JSON and load it with `CostModel.load`.
+
+# %%
+from spechub_theory.tree.choose import CostModel, fastest_tree, kept_of, speedups
+
+data = st.load_logged(temperature=1.0)
+pool = st.NodePool(data.p, data.q, positions=300)
+for label, cost in (("CPU, measured", CostModel.shipped()), ("GPU-like model", CostModel.memory_bound())):
+    for method, widths in (("rrs", (1, 2, 3, 4)), ("spechub", (1, 2))):
+        kept = kept_of(method, pool, widths)
+        best, s = fastest_tree(kept, cost, max_nodes=64, max_depth=8)
+        curve = speedups(kept, cost, 64, 8)
+        print(f"{label:<15} {method:<8} fastest: {best.nodes:>2} nodes, depth {best.tree.depth}, speedup {s:.2f}"
+              f"  (at 8 / 32 nodes: {curve[8]:.2f} / {curve[32]:.2f})")
+        assert abs(s - curve.max()) < 1e-12

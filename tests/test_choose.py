@@ -11,7 +11,7 @@ from shapes import as_tree, forests
 
 from spechub_theory import NodePool, Tree, tokens_per_step
 from spechub_theory.synthetic import llm_like_logits, process
-from spechub_theory.tree.choose import CostModel, fastest_tree, optimal_tree, optimal_tree_for, speedup
+from spechub_theory.tree.choose import CostModel, fastest_tree, optimal_tree, optimal_tree_for, speedup, speedups
 
 
 WIDTH = 3
@@ -132,3 +132,25 @@ def test_the_fastest_tree_is_the_best_speedup_over_every_shape():
     assert s == pytest.approx(max(v for v, _ in candidates), abs=1e-12)
     with pytest.raises(ValueError, match="cost table covers 1..8 tokens, not 9"):
         cost.target_time(9)
+
+
+@pytest.mark.parametrize("max_depth", [None, 2])
+def test_the_speedup_of_each_size_is_the_best_over_every_shape_of_that_size(max_depth):
+    kept = [0.6, 0.25, 0.1]
+    cost = CostModel({1: 1.0, 3: 1.0, 7: 2.0}, 0.3)  # flat to 3 tokens, then dearer
+    values = speedups(kept, cost, 7, max_depth)
+    for n in range(1, 8):
+        # every ordered tree of n nodes (at most 3 children, depth bound), each charged its own depth
+        shapes = [as_tree(k) for k in forests(n - 1, 3, n - 1 if max_depth is None else max_depth)]
+        best = max(path_sum(t, lambda b, d: kept[:b]) / cost.step_time(t.n_nodes, t.depth) for t in shapes)
+        assert values[n] == pytest.approx(best, abs=1e-12)
+    assert values[1] == 1.0  # plain decoding: one token per one-token pass
+
+
+def test_the_shipped_profile_and_the_memory_bound_model():
+    cpu = CostModel.shipped()
+    assert sorted(cpu.target) == list(range(1, 129)) and 0 < cpu.draft < cpu.target_time(1)
+    gpu = CostModel.memory_bound(flat=64, draft=0.05)
+    assert gpu.target_time(1) == gpu.target_time(64) == 1.0 and gpu.target_time(128) == 2.0 and gpu.draft == 0.05
+    with pytest.raises(ValueError, match="flat: must be a positive integer"):
+        CostModel.memory_bound(flat=0)

@@ -154,3 +154,28 @@ def test_optimal_trees_are_the_best_of_every_shape(quick):
     for (t, method, shape, depth, n), v in value.items():
         if shape == "optimal" and depth == "8":  # a depth bound can only lower the best value
             assert v <= value[(t, method, shape, "none", n)] + 1e-12
+
+
+def test_figure_nine_is_the_best_speedup_of_every_shape_and_no_tree_pays_on_this_cpu(quick):
+    from spechub_theory.tree.choose import CostModel
+
+    rows = _rows(quick, "fig9_speedup")
+    data = st.load_logged(temperature=1.0)
+    pool = st.NodePool(data.p, data.q, positions=QUICK_POSITIONS)
+    gpu = CostModel.memory_bound()
+    # Every ordered tree of 3 and 4 nodes with at most two children, listed by hand: a chain of 2 and
+    # the root with two leaves (3 nodes); a chain of 3, the root with two children and a grandchild
+    # under either, the root with one child that has two leaves (4 nodes).
+    shapes = {3: [st.Tree([(1,), (2,), ()]), st.Tree([(1, 2), (), ()])],
+              4: [st.Tree([(1,), (2,), (3,), ()]), st.Tree([(1, 2), (3,), (), ()]), st.Tree([(1, 2), (), (3,), ()]),
+                  st.Tree([(1,), (2, 3), (), ()])]}
+    for n, trees in shapes.items():
+        best = max(st.tokens_per_step(t, "spechub", pool) / gpu.step_time(n, t.depth) for t in trees)
+        row = next(r for r in rows if r["profile"] == "gpu-like" and r["method"] == "spechub"
+                   and r["temperature"] == "1.0" and r["nodes"] == str(n))
+        assert float(row["speedup"]) == pytest.approx(best, abs=1e-12)
+    # On this CPU a draft pass costs 0.65 of a one-token target pass and the target pass grows with the
+    # tree, so every tree that drafts is slower than plain decoding (one node, speedup 1).
+    cpu = [r for r in rows if r["profile"] == "cpu"]
+    assert all(float(r["speedup"]) < 1 for r in cpu if r["nodes"] != "1")
+    assert {r["nodes"] for r in cpu if r["fastest"] == "True"} == {"1"}

@@ -37,6 +37,7 @@ FIGURES = (
     "fig5_vocab_and_drafts",
     "fig6_where_spechub_loses",
     "fig7_optimal_trees",
+    "fig9_speedup",
 )
 
 
@@ -89,6 +90,15 @@ def _numbers(results: dict) -> str:
             mean, se = real_trees.paired_gap(summary, "spechub", worse, t, 31)
             macros[f"RealGapHub{name}T{tag}"] = f"${mean:+.3f} \\pm {se:.3f}$"
     macros["RealTreeRoots"] = f"{real[(1.0, 31, 'rrs')]['trees']}"
+    speed = [r for r in results["fig9_speedup"][0] if r["fastest"]]
+    for r in speed:
+        if r["profile"] == "gpu-like":
+            tag = {0.6: "Six", 1.0: "One"}[r["temperature"]]
+            name = {"rrs": "Rrs", "rrs_wo": "RrsWo", "spechub": "Spechub"}[r["method"]]
+            macros[f"Speedup{name}T{tag}"] = f"{r['speedup']:.2f}"
+            macros[f"SpeedupNodes{name}T{tag}"] = f"{r['nodes']}"
+    cpu = [r["speedup"] for r in results["fig9_speedup"][0] if r["profile"] == "cpu" and r["nodes"] > 1]
+    macros["SpeedupCpuBest"] = f"{max(cpu):.2f}"
     return "".join(f"\\newcommand{{\\{k}}}{{{v}}}\n" for k, v in macros.items())
 
 

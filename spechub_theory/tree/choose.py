@@ -58,6 +58,8 @@ from .shape import Tree
 
 #: The largest budget :func:`optimal_tree` accepts unless told otherwise (the work grows as nodes^2).
 MAX_NODES = 1024
+#: The cost profile that ships (:meth:`CostModel.shipped`), in the format ``spechub-theory profile`` writes.
+SHIPPED_PROFILE = Path(__file__).parent.parent / "data" / "cost_smollm2_cpu.json"
 
 
 @dataclass(frozen=True)
@@ -287,6 +289,25 @@ class CostModel:
         return self.target_time(nodes) + depth * float(self.draft)
 
     @classmethod
+    def shipped(cls) -> "CostModel":
+        """The profile that ships (:data:`SHIPPED_PROFILE`): SmolLM2-135M-Instruct and the project's
+        early-exit draft on the two-core CPU of the project's machine, ``n = 1..128``, medians of 7
+        (``spechub-theory profile --device cpu --sizes 1 .. 128 --repeats 7``). Its draft pass costs
+        0.65 of a one-token target pass (the draft is the target's first 16 of 30 layers)."""
+        return cls.load(SHIPPED_PROFILE)
+
+    @classmethod
+    def memory_bound(cls, flat: int = 64, draft: float = 0.05) -> "CostModel":
+        """A model of a GPU serving a large target with a small draft, in units of one target pass:
+        ``target(n) = 1`` up to ``flat`` tokens (the pass is bound by reading the weights, so extra
+        tree tokens are free), ``n / flat`` beyond (compute-bound), and ``draft`` per draft pass (0.05:
+        about a 68M draft for a 7B target). A stated model, not a measurement."""
+        for name, value in (("flat", flat),):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name}: must be a positive integer, got {value!r}")
+        return cls(lambda n: max(1.0, n / flat), float(draft))
+
+    @classmethod
     def load(cls, path) -> "CostModel":
         """A profile written by ``spechub-theory profile``: ``{"target": {"n": seconds, ...}, "draft": seconds}``."""
         path = Path(path)
@@ -303,6 +324,23 @@ def speedup(tree: Tree, method: str, source, cost: CostModel) -> float:
     from .views import tokens_per_step
 
     return tokens_per_step(tree, method, source) * cost.target_time(1) / cost.step_time(tree.n_nodes, tree.depth)
+
+
+def speedups(kept, cost: CostModel, max_nodes: int, max_depth: int | None = None) -> np.ndarray:
+    """``values[n]``: the largest speedup of a tree of exactly ``n`` nodes (depth at most
+    ``max_depth``) under ``cost``, ``n = 0 .. max_nodes`` (``-inf`` where none fits; ``values[1] = 1``,
+    plain decoding): ``max_d V_d(n) target(1) / (target(n) + d draft)`` over the depth bounds ``d``,
+    ``V_d`` the programme's best values (:func:`optimal_values`). The tree attaining ``V_d(n)`` has
+    depth at most ``d``, so its step is no slower than the one charged, and the best tree of ``n``
+    nodes is charged exactly at its own depth: the maximum is exact."""
+    nodes, deepest = _bounds(max_nodes, max_depth, MAX_NODES)
+    best = np.full(nodes + 1, -np.inf)
+    for d in range(deepest + 1):
+        values = optimal_values(kept, nodes, d)
+        for n in range(1, nodes + 1):
+            if math.isfinite(values[n]):
+                best[n] = max(best[n], values[n] * cost.target_time(1) / cost.step_time(n, d))
+    return best
 
 
 def fastest_tree(kept, cost: CostModel, max_nodes: int, max_depth: int | None = None) -> tuple[OptimalTree, float]:
