@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import validate
-from .verifiers import checked
+from .verifiers import checked, row_groups
 
 #: Default ``max_cost`` of :func:`acceptance_rate`: rejected prefixes of the ``rrs_wo`` search at
 #: ``k >= 3`` (:func:`rrs_wo_search_size`), about 2-25 s on two CPU cores. ``rrs_wo`` at k = 3 on
@@ -14,7 +14,8 @@ from .verifiers import checked
 MAX_COST = 1e9
 
 
-def acceptance_rate(p, q, method: str, k: int = 2, *, normalize: bool = False, max_cost=MAX_COST):
+def acceptance_rate(p, q, method: str, k: int = 2, *, normalize: bool = False, strict: bool = False,
+                    max_cost=MAX_COST):
     r"""Exact probability that the emitted token is one of the drafts, ``alpha = P(Y in {X_1..X_k})``.
 
     Parameters
@@ -28,6 +29,13 @@ def acceptance_rate(p, q, method: str, k: int = 2, *, normalize: bool = False, m
         Number of drafts.
     normalize : bool
         Rescale rows that do not sum to 1 instead of rejecting them.
+    strict : bool
+        Refuse (``ValueError`` naming the row) a row of ``q`` with fewer tokens of positive mass than
+        the method's draft law needs for ``k`` drafts. By default such a row is evaluated as engines
+        run it: a law that needs distinct tokens drafts all ``s < k`` of them
+        (:meth:`spechub_theory.drafts.DraftLaw.drafted`), so ``rrs_wo`` there is ``rrs_wo`` with ``s``
+        drafts, ``spechub`` on a one-hot ``q`` is single-draft sampling on the hub (``alpha = p(a)``)
+        and ``greedy`` with ``s <= k - 1`` drafts the whole support (``alpha = p(supp q)``).
     max_cost : float or None
         Refuse a call whose estimated cost exceeds this (``None``: no limit). Only ``rrs_wo`` at
         ``k >= 3`` has a cost beyond ``O(kV)`` per row: its search over rejected prefixes, estimated
@@ -61,11 +69,11 @@ def acceptance_rate(p, q, method: str, k: int = 2, *, normalize: bool = False, m
     >>> acceptance_rate([0.5, 0.5], [1.0, 0.0], "single", k=1)
     0.5
     """
-    kept = acceptance_by_position(p, q, method, k, normalize=normalize, max_cost=max_cost)
+    kept = acceptance_by_position(p, q, method, k, normalize=normalize, strict=strict, max_cost=max_cost)
     return validate.scalar_or_array(validate.probabilities(kept.sum(axis=-1), f"acceptance_rate({method!r}, k={k})"))
 
 
-def acceptance_by_position(p, q, method: str, k: int = 2, *, normalize: bool = False,
+def acceptance_by_position(p, q, method: str, k: int = 2, *, normalize: bool = False, strict: bool = False,
                            max_cost=MAX_COST) -> np.ndarray:
     """Exact probability that the emitted token is kept as draft ``j``, ``j = 0..k-1``.
 
@@ -76,24 +84,27 @@ def acceptance_by_position(p, q, method: str, k: int = 2, *, normalize: bool = F
 
     Parameters
     ----------
-    p, q, method, k, normalize, max_cost
+    p, q, method, k, normalize, strict, max_cost
         As in :func:`acceptance_rate`.
 
     Returns
     -------
     kept : ndarray, shape (..., k)
+        On a row where the draft law makes only ``s < k`` drafts (see ``strict``), positions
+        ``s..k-1`` are 0.
 
     Examples
     --------
     >>> acceptance_by_position([1.0, 0.0], [0.5, 0.5], "rrs", k=2)
     array([0.5 , 0.25])
     """
-    p, q, verifier, k = checked(p, q, method, k, normalize=normalize)
+    p, q, verifier, k = checked(p, q, method, k, normalize=normalize, strict=strict)
     v = p.shape[-1]
     p2, q2 = p.reshape(-1, v), q.reshape(-1, v)
     validate.cost_limit(max_cost)
+    groups = row_groups(verifier, q2, k)
     if verifier.name == "rrs_wo" and k >= 3:
-        prefixes = rrs_wo_search_size(p2, q2, k)
+        prefixes = sum(rrs_wo_search_size(p2[rows], q2[rows], k_row) for k_row, _, rows in groups if k_row >= 3)
         validate.affordable(
             prefixes, max_cost, name="k",
             work=f"rrs_wo at k = {k} over {p2.shape[0]} row(s) of V = {v:,} searches up to {prefixes:.3g} rejected "
@@ -101,7 +112,12 @@ def acceptance_by_position(p, q, method: str, k: int = 2, *, normalize: bool = F
             alternative=f"use k <= 2 (O(V log V)), simulate(p, q, 'rrs_wo', {k}, n=..., seed=...) for an estimate, "
                         f"or optimal_acceptance_rate(p, q, {k}, 'wo') for the best any verifier reaches on this law",
         )
-    kept = verifier.positions(p2, q2, k)
+    if len(groups) == 1 and groups[0][0] == k:
+        kept = verifier.positions(p2, q2, k)
+    else:  # rows with fewer tokens than drafts: the law drafts all of them, later positions are never kept
+        kept = np.zeros((p2.shape[0], k))
+        for k_row, row_verifier, rows in groups:
+            kept[rows, :k_row] = row_verifier.positions(p2[rows], q2[rows], k_row)
     kept = validate.probabilities(kept, f"acceptance_by_position({method!r}, k={k})")
     return kept.reshape(p.shape[:-1] + (k,))
 

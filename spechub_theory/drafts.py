@@ -16,6 +16,15 @@ large. All take a single validated distribution ``q`` of shape ``(V,)``.
   law at ``k = 2``.
 
 Ties in ``argmax`` and in the ranking of ``q`` go to the lowest token index.
+
+Rows with fewer tokens than drafts. A law that needs distinct tokens (``wo``, ``hub``, ``greedy``)
+cannot draw ``k`` of them from a row of ``q`` with only ``s < k`` tokens of positive mass (a top-p
+or one-hot draft). It then drafts all ``s`` of them, as engines do: :meth:`DraftLaw.drafted` says
+how many drafts a law makes on a row, and every function of the library (exact acceptance, output
+law, simulation, optimum, trees) evaluates such a row with that many. So ``wo`` with ``k`` drafts
+on an ``s``-token row is ``wo`` with ``s``; ``hub`` on a one-hot ``q`` drafts the hub alone;
+``greedy`` with ``s <= k - 1`` drafts the whole support. ``strict=True`` on the public functions
+refuses such rows instead, naming the first one.
 """
 
 from __future__ import annotations
@@ -60,6 +69,15 @@ class DraftLaw:
         """Whether the law is defined for ``k`` drafts."""
         return k >= 1
 
+    def drafted(self, support: int, k: int) -> int:
+        """How many drafts the law makes when ``k`` are asked of a row of ``q`` with ``support`` tokens of
+        positive mass: ``k`` when ``support >= min_support(k)``, else all ``support`` tokens (a law that
+        needs distinct tokens drafts the whole support of a short row; see the module docstring).
+
+        :meth:`sample` and :meth:`enumerate` take this count, not ``k``, on such a row.
+        """
+        return int(k) if support >= self.min_support(k) else int(support)
+
     def sample(self, q: np.ndarray, k: int, rng: np.random.Generator, n: int) -> np.ndarray:
         """``n`` ordered draft tuples, shape ``(n, k)``."""
         raise NotImplementedError
@@ -75,7 +93,22 @@ class DraftLaw:
 
     def tuple_count_rule(self, support: int, k: int) -> str:
         """:meth:`tuple_count` as the expression it evaluates, e.g. ``"2000^2"``, for messages."""
-        raise NotImplementedError
+        return f"{self.tuple_count(support, k):,}"
+
+    def optimum(self, p: np.ndarray, q: np.ndarray, k: int, max_cost=None) -> tuple[float, np.ndarray]:
+        """``(alpha*, H)`` at one position: the best acceptance of any lossless verifier with ``k`` drafts
+        from this law, and a token set certifying it (:func:`spechub_theory.optimal_cut`).
+
+        ``p, q`` of shape ``(V,)``, validated, with ``k`` the drafts the law makes at ``q``
+        (:meth:`drafted`). This default is the subset form by enumeration: every subset of ``q``'s
+        support against the enumerated law (:func:`spechub_theory.optimal.subset.enumerated_cut`,
+        ``O(2^m m)``, refused above ``max_cost`` subset steps; ``None``: its default limit). A law with a
+        faster exact form overrides it, as the four built-in laws do.
+        """
+        from .optimal.subset import ENUMERATED_MAX_COST, enumerated_cut
+
+        tuples, probs = self.enumerate(q, k)
+        return enumerated_cut(p, q, tuples, probs, ENUMERATED_MAX_COST if max_cost is None else max_cost)
 
 
 class IID(DraftLaw):
@@ -92,6 +125,12 @@ class IID(DraftLaw):
 
     def tuple_count_rule(self, support, k):
         return f"{support}^{k}"
+
+    def optimum(self, p, q, k, max_cost=None):
+        """The prefix search in ``p/q`` order, ``O(V log V)`` (proved; :mod:`spechub_theory.optimal.subset`)."""
+        from .optimal.subset import prefix_cut
+
+        return prefix_cut(p, q, k, "iid")
 
 
 class WithoutReplacement(DraftLaw):
@@ -134,6 +173,13 @@ class WithoutReplacement(DraftLaw):
     def tuple_count_rule(self, support, k):
         return f"{support}!/{support - k}!"
 
+    def optimum(self, p, q, k, max_cost=None):
+        """The same prefix search as ``iid`` with the without-replacement containment; that the
+        prefixes suffice is not proved (:mod:`spechub_theory.optimal.subset`)."""
+        from .optimal.subset import prefix_cut
+
+        return prefix_cut(p, q, k, "wo")
+
 
 class Hub(DraftLaw):
     def min_support(self, k):
@@ -144,6 +190,8 @@ class Hub(DraftLaw):
 
     def sample(self, q, k, rng, n):
         a = top_tokens(q, 1)[0]
+        if k == 1:  # a one-hot row (Hub.drafted): the hub alone
+            return np.full((n, 1), a, dtype=np.int64)
         first = rng.choice(q.size, size=n, p=q)
         second = np.full(n, a)
         at_hub = first == a
@@ -152,6 +200,8 @@ class Hub(DraftLaw):
 
     def enumerate(self, q, k):
         a = top_tokens(q, 1)[0]
+        if k == 1:  # a one-hot row (Hub.drafted): the hub alone
+            return np.array([[a]], dtype=np.int64), np.ones(1)
         spokes = np.flatnonzero((q > 0) & (np.arange(q.size) != a))
         tuples = np.concatenate(
             [np.stack([spokes, np.full_like(spokes, a)], 1), np.stack([np.full_like(spokes, a), spokes], 1)]
@@ -160,10 +210,17 @@ class Hub(DraftLaw):
         return tuples, probs
 
     def tuple_count(self, support, k):
-        return 2 * (support - 1)  # (i, a) and (a, i) for every spoke i
+        return 1 if k == 1 else 2 * (support - 1)  # (i, a) and (a, i) for every spoke i
 
     def tuple_count_rule(self, support, k):
-        return f"2 x ({support} - 1)"
+        return "1" if k == 1 else f"2 x ({support} - 1)"
+
+    def optimum(self, p, q, k, max_cost=None):
+        """The closed form ``p(T) + sum_{x not in T} min(p(x), q(x) / (1 - q(T)))``, ``T`` the top ``k - 1``
+        of ``q`` (:func:`spechub_theory.optimal.subset.fixed_set_cut`)."""
+        from .optimal.subset import fixed_set_cut
+
+        return fixed_set_cut(p, q, top_tokens(q, k - 1))
 
 
 class Greedy(DraftLaw):
@@ -187,6 +244,13 @@ class Greedy(DraftLaw):
 
     def tuple_count_rule(self, support, k):
         return f"{support} - {k - 1}"
+
+    def optimum(self, p, q, k, max_cost=None):
+        """The closed form ``p(T) + sum_{x not in T} min(p(x), q(x) / (1 - q(T)))``, ``T`` the top ``k - 1``
+        of ``q`` (:func:`spechub_theory.optimal.subset.fixed_set_cut`)."""
+        from .optimal.subset import fixed_set_cut
+
+        return fixed_set_cut(p, q, top_tokens(q, k - 1))
 
 
 #: The draft laws by name.

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import validate
 from .drafts import DRAFT_LAWS
-from .verifiers import Verifier, checked
+from .verifiers import Verifier, checked, row_groups
 
 #: Default ``max_cost`` of the enumeration, in token steps: the draft tuples of every row
 #: (:meth:`spechub_theory.drafts.DraftLaw.tuple_count`) times ``max(V, WALK_FLOOR)``, about a
@@ -57,15 +57,16 @@ def chain_outcome(verifier: Verifier, drafts: np.ndarray, p: np.ndarray, q: np.n
 
 
 def enumeration_cost(law, q: np.ndarray, k: int) -> tuple[int, float]:
-    """``(tuples, token steps)`` of enumerating ``law`` at every row of the validated ``q`` (shape ``(n, V)``)."""
+    """``(tuples, token steps)`` of enumerating ``law`` at every row of the validated ``q`` (shape ``(n, V)``),
+    each row with the drafts the law makes there (:meth:`~spechub_theory.drafts.DraftLaw.drafted`)."""
     supports, rows = np.unique(np.count_nonzero(q > 0, axis=-1), return_counts=True)
-    tuples = sum(int(r) * law.tuple_count(int(s), k) for s, r in zip(supports, rows))
+    tuples = sum(int(r) * law.tuple_count(int(s), law.drafted(int(s), k)) for s, r in zip(supports, rows))
     return tuples, float(tuples) * max(q.shape[-1], WALK_FLOOR)
 
 
-def _enumerate(p, q, method, k, normalize, max_cost):
+def _enumerate(p, q, method, k, normalize, strict, max_cost):
     """``(law, by_position)`` per row, shapes ``(..., V)`` and ``(..., k)``."""
-    p, q, verifier, k = checked(p, q, method, k, normalize=normalize)
+    p, q, verifier, k = checked(p, q, method, k, normalize=normalize, strict=strict)
     law = DRAFT_LAWS[verifier.drafts]
     v = p.shape[-1]
     p2, q2 = p.reshape(-1, v), q.reshape(-1, v)
@@ -73,23 +74,24 @@ def _enumerate(p, q, method, k, normalize, max_cost):
     support = int(np.max(np.count_nonzero(q2 > 0, axis=-1)))
     validate.affordable(
         cost, max_cost, name="q",
-        work=f"enumerating {law.tuple_count_rule(support, k)} draft tuples of the {law.name!r} law per row "
-             f"({tuples:,} over {p2.shape[0]} row(s) of V = {v:,}: about {cost:.3g} token steps)",
+        work=f"enumerating {law.tuple_count_rule(support, law.drafted(support, k))} draft tuples of the "
+             f"{law.name!r} law per row ({tuples:,} over {p2.shape[0]} row(s) of V = {v:,}: about {cost:.3g} token steps)",
         alternative=f"use acceptance_rate(p, q, {method!r}, {k}) for the exact acceptance in closed form, "
                     f"or simulate(p, q, {method!r}, {k}, n=..., seed=...) for the emitted tokens",
     )
     laws = np.zeros_like(p2)
     positions = np.zeros((p2.shape[0], k))
-    for row in range(p2.shape[0]):
-        tuples, probs = law.enumerate(q2[row], k)
-        for drafts, prob in zip(tuples, probs):
-            y, kept = chain_outcome(verifier, drafts, p2[row], q2[row])
-            laws[row] += prob * y
-            positions[row] += prob * kept
+    for k_row, row_verifier, rows in row_groups(verifier, q2, k):
+        for row in rows:
+            for drafts, prob in zip(*law.enumerate(q2[row], k_row)):
+                y, kept = chain_outcome(row_verifier, drafts, p2[row], q2[row])
+                laws[row] += prob * y
+                positions[row, :k_row] += prob * kept
     return laws.reshape(p.shape), positions.reshape(p.shape[:-1] + (k,))
 
 
-def output_distribution(p, q, method: str, k: int = 2, *, normalize: bool = False, max_cost=MAX_COST) -> np.ndarray:
+def output_distribution(p, q, method: str, k: int = 2, *, normalize: bool = False, strict: bool = False,
+                        max_cost=MAX_COST) -> np.ndarray:
     """Exact law of the token a verifier emits, by enumeration of drafts and rejection branches.
 
     For a lossless verifier the result equals ``p`` to float64 rounding: this is how the library
@@ -102,7 +104,9 @@ def output_distribution(p, q, method: str, k: int = 2, *, normalize: bool = Fals
     method : str
         A method name of :func:`spechub_theory.acceptance_rate`.
     k : int
-        Number of drafts.
+        Number of drafts. A row of ``q`` with fewer tokens of positive mass than the draft law needs
+        is enumerated with the drafts the law makes there (all of them), as in
+        :func:`spechub_theory.acceptance_rate`; ``strict=True`` refuses it instead.
     max_cost : float or None
         Refuse a call whose estimated cost exceeds this (``None``: no limit): the draft tuples of
         every row, as the draft law counts them (``V^k`` for iid, ``V!/(V-k)!`` for wo,
@@ -118,25 +122,26 @@ def output_distribution(p, q, method: str, k: int = 2, *, normalize: bool = Fals
     >>> output_distribution([0.25, 0.75], [0.5, 0.5], "rrs", k=2)
     array([0.25, 0.75])
     """
-    return _enumerate(p, q, method, k, normalize, max_cost)[0]
+    return _enumerate(p, q, method, k, normalize, strict, max_cost)[0]
 
 
-def enumerated_acceptance_rate(p, q, method: str, k: int = 2, *, normalize: bool = False, max_cost=MAX_COST):
+def enumerated_acceptance_rate(p, q, method: str, k: int = 2, *, normalize: bool = False, strict: bool = False,
+                               max_cost=MAX_COST):
     """``P(Y in drafts)`` by the same enumeration as :func:`output_distribution`.
 
     An independent route to the value :func:`spechub_theory.acceptance_rate` computes in closed
     form; shape ``(...)``. ``max_cost`` as in :func:`output_distribution`.
     """
-    return validate.scalar_or_array(_enumerate(p, q, method, k, normalize, max_cost)[1].sum(axis=-1))
+    return validate.scalar_or_array(_enumerate(p, q, method, k, normalize, strict, max_cost)[1].sum(axis=-1))
 
 
 def enumerated_acceptance_by_position(p, q, method: str, k: int = 2, *, normalize: bool = False,
-                                      max_cost=MAX_COST) -> np.ndarray:
+                                      strict: bool = False, max_cost=MAX_COST) -> np.ndarray:
     """``P(Y is kept as draft j)`` for ``j = 0..k-1`` by enumeration, shape ``(..., k)``.
 
     In a token tree, position ``j`` is the child whose subtree is verified next. A step of the
     chain that keeps draft ``j`` counts for ``j``; a residual law landing on a drafted token counts
     for the first position holding it. The positions sum to :func:`enumerated_acceptance_rate`.
-    ``max_cost`` as in :func:`output_distribution`.
+    ``strict`` and ``max_cost`` as in :func:`output_distribution`.
     """
-    return _enumerate(p, q, method, k, normalize, max_cost)[1]
+    return _enumerate(p, q, method, k, normalize, strict, max_cost)[1]

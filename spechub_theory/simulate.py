@@ -46,8 +46,11 @@ class Simulation:
 def _walk(steps, drafts, uniforms, rng):
     """Emitted tokens and kept positions (-1: not a draft) for draws that share one chain.
 
-    Each draw emits from the first step whose uniform falls below the step's probability.
+    Each draw emits from the first step whose uniform falls below the step's probability;
+    ``uniforms`` has at least ``len(steps)`` columns (more are drawn here when a chain is longer).
     """
+    if uniforms.shape[1] < len(steps):
+        uniforms = np.concatenate([uniforms, rng.random((len(uniforms), len(steps) - uniforms.shape[1]))], axis=1)
     accepts = np.array([a for a, _ in steps])
     first = np.argmax(uniforms[:, : len(steps)] < accepts, axis=1)
     tokens = np.empty(len(uniforms), dtype=np.int64)
@@ -63,7 +66,8 @@ def _walk(steps, drafts, uniforms, rng):
     return tokens, kept
 
 
-def simulate(p, q, method: str, k: int = 2, n: int = 10_000, seed=None, *, normalize: bool = False) -> Simulation:
+def simulate(p, q, method: str, k: int = 2, n: int = 10_000, seed=None, *, normalize: bool = False,
+             strict: bool = False) -> Simulation:
     """Sample ``n`` positions: draw drafts from the method's law and run its verifier procedure.
 
     Parameters
@@ -71,7 +75,9 @@ def simulate(p, q, method: str, k: int = 2, n: int = 10_000, seed=None, *, norma
     p, q : array_like, shape (V,)
         Target and draft distributions of one position.
     method, k : str, int
-        As in :func:`spechub_theory.acceptance_rate`.
+        As in :func:`spechub_theory.acceptance_rate`. On a ``q`` with fewer tokens of positive mass
+        than the draft law needs for ``k`` drafts, the law drafts all of them (as in
+        :func:`spechub_theory.acceptance_rate`; ``kept`` is 0 beyond); ``strict=True`` refuses it.
     n : int
         Number of independent positions.
     seed : int, SeedSequence or numpy.random.Generator
@@ -81,9 +87,9 @@ def simulate(p, q, method: str, k: int = 2, n: int = 10_000, seed=None, *, norma
     -------
     Simulation
         ``accepted`` (how often ``Y`` was a draft), ``counts`` of emitted tokens (shape ``(V,)``),
-        ``acceptance_estimate`` and a Wilson interval.
+        ``kept`` per draft position (shape ``(k,)``), ``acceptance_estimate`` and a Wilson interval.
     """
-    p, q, verifier, k = checked(p, q, method, k, normalize=normalize)
+    p, q, verifier, k = checked(p, q, method, k, normalize=normalize, strict=strict)
     if p.ndim != 1:
         raise ValueError(f"p: simulate takes one position of shape (V,), got shape {p.shape}")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
@@ -102,16 +108,21 @@ def walk(verifier, drafts, p, q, n, rng):
 def run_chains(verifier, law, p, q, k, n, rng):
     """``n`` independent verifications of one position: ``(tokens, kept)``, both of shape ``(n,)``.
 
-    Drafts come from ``law``; the verifier's chain is built once per distinct draft tuple and
-    walked with uniforms. ``kept[i]`` is the position of the draft ``tokens[i]`` was kept as, or -1
-    when the token is not a draft (arguments are trusted: validate before calling).
+    Drafts come from ``law``: ``k`` of them, or all the tokens of a ``q`` with fewer than the law
+    needs (:meth:`~spechub_theory.drafts.DraftLaw.drafted`, verified by ``verifier.at`` that many).
+    The verifier's chain is built once per distinct draft tuple and walked with uniforms. ``kept[i]``
+    is the position of the draft ``tokens[i]`` was kept as, or -1 when the token is not a draft
+    (arguments are trusted: validate before calling).
     """
+    k_row = law.drafted(int(np.count_nonzero(q > 0)), k)
+    if k_row != k:
+        verifier, k = verifier.at(k_row), k_row
     drafts = law.sample(q, k, rng, n)
     unique, inverse = np.unique(drafts, axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
     order = np.argsort(inverse, kind="stable")
     bounds = np.concatenate([[0], np.cumsum(np.bincount(inverse, minlength=len(unique)))])
-    uniforms = rng.random((n, k + 2))
+    uniforms = rng.random((n, k + 2))  # chains longer than k + 2 steps draw more in _walk
     tokens = np.empty(n, dtype=np.int64)
     kept = np.empty(n, dtype=np.int64)
     prepared = verifier.prepared(p, q, k)

@@ -92,12 +92,20 @@ def draft_count(k) -> int:
 
 
 def support_at_least(q: np.ndarray, k: int, law: str) -> None:
-    """Check that every row of ``q`` has at least ``k`` tokens of positive mass."""
-    smallest = int(np.min(np.count_nonzero(q > 0, axis=-1)))
-    if smallest < k:
+    """Check that every row of ``q`` has at least ``k`` tokens of positive mass (the ``strict=True``
+    rule: without it a law drafts all the tokens of a shorter row, :meth:`~spechub_theory.drafts.DraftLaw.drafted`).
+
+    The ``ValueError`` names the first row that falls short, by its index over the leading axes.
+    """
+    counts = np.count_nonzero(q > 0, axis=-1)
+    short = np.flatnonzero(np.reshape(counts, -1) < k)
+    if short.size:
+        first = int(short[0])
+        where = "q" if q.ndim == 1 else f"row {tuple(int(i) for i in np.unravel_index(first, counts.shape))} of q"
         raise ValueError(
-            f"k: {k} distinct drafts are needed by the {law!r} draft law but a row of q has only "
-            f"{smallest} token(s) of positive mass"
+            f"q: {where} has only {int(np.reshape(counts, -1)[first])} token(s) of positive mass but the {law!r} "
+            f"draft law needs {k} distinct tokens ({short.size} such row(s)); strict=False drafts all the tokens "
+            "of such a row instead"
         )
 
 

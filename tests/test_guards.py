@@ -14,6 +14,7 @@ import pytest
 import spechub_theory.acceptance as acceptance
 import spechub_theory.optimal as optimal
 from spechub_theory import (
+    DRAFT_LAWS,
     VERIFIERS,
     acceptance_by_position,
     acceptance_rate,
@@ -167,7 +168,7 @@ def test_rounding_is_still_clipped(monkeypatch):
 
 
 def test_an_optimum_beyond_rounding_is_an_internal_error(monkeypatch):
-    monkeypatch.setattr(optimal, "_row_cut", lambda p, q, k, drafts: (1.25, np.zeros(p.size, dtype=bool)))
+    monkeypatch.setattr(type(DRAFT_LAWS["iid"]), "optimum", lambda self, p, q, k, max_cost=None: (1.25, np.zeros(p.size, dtype=bool)))
     with pytest.raises(RuntimeError, match=r"^internal error: optimal_cut\(k=2, drafts='iid'\) computed 1\.25"):
         optimal_cut(P3, Q3, 2, "iid")
     with pytest.raises(RuntimeError, match=r"^internal error"):

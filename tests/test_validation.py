@@ -23,9 +23,6 @@ Q = np.array([0.5, 0.3, 0.2])
         (P, Q, "magic", 2, r"^method: unknown method 'magic'"),
         (P, Q, "spechub", 3, r"^k: method 'spechub' supports k = 2 only"),
         (P, Q, "single", 2, r"^k: method 'single' supports k = 1 only"),
-        (P, [0.0, 0.0, 1.0], "rrs_wo", 2, r"^k: 2 distinct drafts are needed by the 'wo' draft law"),
-        (P, [0.0, 0.5, 0.5], "greedy", 3, r"^k: 3 distinct drafts are needed by the 'greedy'"),
-        (P, [0.0, 0.0, 1.0], "spechub", 2, r"^k: 2 distinct drafts are needed by the 'hub'"),
         (P, [0.0, 0.0, 0.0], "rrs", 2, r"^q: a row has zero total mass"),
     ],
 )
@@ -33,6 +30,21 @@ def test_bad_input_names_the_argument(p, q, method, k, match):
     for fn in (acceptance_rate, output_distribution):
         with pytest.raises(ValueError, match=match):
             fn(p, q, method, k)
+
+
+@pytest.mark.parametrize(
+    "q,method,k,match",
+    [
+        ([0.0, 0.0, 1.0], "rrs_wo", 2, r"^q: q has only 1 token\(s\) of positive mass but the 'wo' draft law needs 2"),
+        ([[0.2, 0.3, 0.5], [0.0, 0.5, 0.5]], "greedy", 3, r"^q: row \(1,\) of q has only 2 token\(s\) .* 'greedy' draft law needs 3"),
+        ([0.0, 0.0, 1.0], "spechub", 2, r"^q: q has only 1 token\(s\) .* the 'hub' draft law needs 2"),
+    ],
+)
+def test_strict_refuses_rows_with_fewer_tokens_than_drafts(q, method, k, match):
+    for fn in (acceptance_rate, output_distribution):
+        fn(P, q, method, k)  # by default the law drafts all of the row's tokens (tests/test_short_support.py)
+        with pytest.raises(ValueError, match=match):
+            fn(P, q, method, k, strict=True)
 
 
 def test_normalize_rescales_instead_of_refusing():

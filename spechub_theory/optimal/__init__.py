@@ -5,39 +5,40 @@ from __future__ import annotations
 import numpy as np
 
 from .. import validate
-from ..drafts import top_tokens
 from .otm import MAX_COST, OTMResult, check_lp_size, checked_law, otm
-from .subset import fixed_set_cut, prefix_cut
 
 SOLVERS = ("subset", "lp")
 
 
-def _row_cut(p, q, k, drafts):
-    if drafts in ("iid", "wo"):
-        return prefix_cut(p, q, k, drafts)
-    return fixed_set_cut(p, q, top_tokens(q, 1 if drafts == "hub" else k - 1))
+def _row_k(law, q: np.ndarray, k: int) -> np.ndarray:
+    """The drafts the law makes at each row of ``q`` (shape ``(n, V)``): ``k``, or all the tokens of a short row."""
+    support = np.count_nonzero(q > 0, axis=-1)
+    values, inverse = np.unique(support, return_inverse=True)
+    return np.array([law.drafted(int(s), k) for s in values], dtype=np.int64)[inverse.reshape(-1)]
 
 
-def optimal_cut(p, q, k: int = 2, drafts: str = "iid", *, normalize: bool = False):
+def optimal_cut(p, q, k: int = 2, drafts: str = "iid", *, normalize: bool = False, strict: bool = False):
     """``(alpha*, H)``: the OTM value and a token set ``H`` attaining ``1 + p(H) - P(S ⊆ H) = alpha*``.
 
     ``H`` certifies the value: no lossless verifier on this draft law accepts more often than
     ``1 + p(H) - P(all drafts in H)``, and one accepts exactly that often. Shapes ``(...)`` and
-    ``(..., V)``. See :mod:`spechub_theory.optimal.subset` for the formulas and their proofs.
+    ``(..., V)``. See :mod:`spechub_theory.optimal.subset` for the formulas and their proofs. A row
+    of ``q`` with fewer tokens than the law needs gets the optimum with the drafts the law makes
+    there (all of them; ``strict=True`` refuses it).
     """
-    p, q, _, k = checked_law(p, q, k, drafts, normalize=normalize)
+    p, q, law, k = checked_law(p, q, k, drafts, normalize=normalize, strict=strict)
     v = p.shape[-1]
     p2, q2 = p.reshape(-1, v), q.reshape(-1, v)
     values = np.empty(p2.shape[0])
     cuts = np.empty(p2.shape, dtype=bool)
-    for row in range(p2.shape[0]):
-        values[row], cuts[row] = _row_cut(p2[row], q2[row], k, drafts)
+    for row, k_row in enumerate(_row_k(law, q2, k)):
+        values[row], cuts[row] = law.optimum(p2[row], q2[row], int(k_row))
     values = validate.probabilities(values, f"optimal_cut(k={k}, drafts={drafts!r})")
     return validate.scalar_or_array(values.reshape(p.shape[:-1])), cuts.reshape(p.shape)
 
 
 def optimal_acceptance_rate(p, q, k: int = 2, drafts: str = "iid", solver: str = "subset", *, normalize: bool = False,
-                            max_cost=MAX_COST):
+                            strict: bool = False, max_cost=MAX_COST):
     r"""The best acceptance rate any lossless verifier reaches with ``k`` drafts from ``drafts``.
 
     .. math:: \alpha^* = 1 + \min_H \left[ p(H) - P(X_1, \dots, X_k \in H) \right]
@@ -70,8 +71,8 @@ def optimal_acceptance_rate(p, q, k: int = 2, drafts: str = "iid", solver: str =
     """
     validate.choice(solver, "solver", SOLVERS)
     if solver == "subset":
-        return optimal_cut(p, q, k, drafts, normalize=normalize)[0]
-    p, q, law, k = checked_law(p, q, k, drafts, normalize=normalize)
+        return optimal_cut(p, q, k, drafts, normalize=normalize, strict=strict)[0]
+    p, q, law, k = checked_law(p, q, k, drafts, normalize=normalize, strict=strict)
     v = p.shape[-1]
     p2, q2 = p.reshape(-1, v), q.reshape(-1, v)
     check_lp_size(law, q2, k, "compact", max_cost)

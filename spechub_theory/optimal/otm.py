@@ -157,7 +157,7 @@ def _northwest_corner(supply: np.ndarray, demand: np.ndarray) -> sp.coo_matrix:
 
 
 def otm(p, q, k: int = 2, drafts: str = "iid", form: str = "compact", *, normalize: bool = False,
-        max_cost=MAX_COST) -> OTMResult:
+        strict: bool = False, max_cost=MAX_COST) -> OTMResult:
     """Solve the OTM linear program for one position.
 
     Parameters
@@ -186,12 +186,12 @@ def otm(p, q, k: int = 2, drafts: str = "iid", form: str = "compact", *, normali
     """
     import cvxpy as cp
 
-    p, q, law, k = checked_law(p, q, k, drafts, normalize=normalize)
+    p, q, law, k = checked_law(p, q, k, drafts, normalize=normalize, strict=strict)
     if p.ndim != 1:
         raise ValueError(f"p: otm solves one position of shape (V,), got shape {p.shape}")
     validate.choice(form, "form", ("compact", "dense"))
     check_lp_size(law, q[None], k, form, max_cost)
-    tuples, probs = law.enumerate(q, k)
+    tuples, probs = law.enumerate(q, law.drafted(int(np.count_nonzero(q > 0)), k))
     n, v = len(tuples), p.size
     member = membership(tuples, v)
     solver = lp_solver()
@@ -227,7 +227,8 @@ def check_lp_size(law, q: np.ndarray, k: int, form: str, max_cost) -> int:
     """Refuse (``ValueError`` naming ``k``) OTM LPs at the rows of ``q`` (shape ``(n, V)``) of more than
     ``max_cost`` variables in all; returns the count."""
     supports, rows = np.unique(np.count_nonzero(q > 0, axis=-1), return_counts=True)
-    variables = sum(int(r) * lp_variables(law, int(s), k, q.shape[-1], form) for s, r in zip(supports, rows))
+    variables = sum(int(r) * lp_variables(law, int(s), law.drafted(int(s), k), q.shape[-1], form)
+                    for s, r in zip(supports, rows))
     validate.affordable(
         variables, max_cost, name="k",
         work=f"the {form} OTM LP of the {law.name!r} law at k = {k} ({law.tuple_count_rule(int(supports.max()), k)} "
@@ -239,12 +240,19 @@ def check_lp_size(law, q: np.ndarray, k: int, form: str, max_cost) -> int:
     return variables
 
 
-def checked_law(p, q, k, drafts: str, *, normalize: bool = False):
-    """Validate ``(p, q, k, drafts)``: returns ``(p, q, law, k)`` with ``p, q`` of shape ``(..., V)``."""
+def checked_law(p, q, k, drafts: str, *, normalize: bool = False, strict: bool = False):
+    """Validate ``(p, q, k, drafts)``: returns ``(p, q, law, k)`` with ``p, q`` of shape ``(..., V)``.
+
+    ``strict=True`` refuses a row of ``q`` with fewer tokens of positive mass than the law needs
+    for ``k`` drafts (naming the row); otherwise the law drafts all of them there.
+    """
     law = DRAFT_LAWS[validate.choice(drafts, "drafts", DRAFT_LAWS)]
     k = validate.draft_count(k)
     if not law.supports(k):
         raise ValueError(f"k: the {drafts!r} draft law is defined for k = 2 only, got k = {k}")
     p, q = validate.pair(p, q, normalize=normalize)
-    validate.support_at_least(q, law.min_support(k), drafts)
+    if not isinstance(strict, bool):
+        raise ValueError(f"strict: expected True or False, got {strict!r}")
+    if strict:
+        validate.support_at_least(q, law.min_support(k), drafts)
     return p, q, law, k

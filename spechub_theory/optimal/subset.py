@@ -115,3 +115,46 @@ def fixed_set_cut(p: np.ndarray, q: np.ndarray, fixed: np.ndarray) -> tuple[floa
     cut[fixed] = True
     value = p[fixed].sum() + np.minimum(np.delete(p, fixed), np.delete(w, fixed)).sum()
     return value, cut
+
+
+#: Default ``max_cost`` of :func:`enumerated_cut`, in subset steps ``2^m m`` (``m`` the tokens of
+#: positive mass in ``q``): ``m = 20`` (2e7, about a second).
+ENUMERATED_MAX_COST = 2**20 * 20
+
+
+def enumerated_cut(p: np.ndarray, q: np.ndarray, tuples: np.ndarray, probs: np.ndarray,
+                   max_cost=ENUMERATED_MAX_COST) -> tuple[float, np.ndarray]:
+    """``(alpha*, H)`` for any draft law, by the subset form over every subset of the support of ``q``.
+
+    ``tuples`` (shape ``(n, k)``) and ``probs`` (shape ``(n,)``) are the law's support at this
+    position. A token outside the support of ``q`` is never in a minimising ``H`` (it adds to
+    ``p(H)`` and to no ``P(S ⊆ H)``), so ``H`` ranges over the ``2^m`` subsets of the ``m`` tokens of
+    positive draft mass. ``P(S ⊆ H)`` for all of them is the subset-sum (zeta) transform of the
+    tuples' masses indexed by their token sets, and ``p(H)`` that of ``p``: ``O(2^m m)`` time and
+    ``O(2^m)`` memory, refused above ``max_cost`` subset steps (``None``: no limit).
+    """
+    from .. import validate
+
+    support = np.flatnonzero(q > 0)
+    m = support.size
+    cost = float(2**m) * max(m, 1)
+    validate.affordable(
+        cost, max_cost, name="q",
+        work=f"the subset form by enumeration over the 2^{m} subsets of q's support ({cost:.3g} subset steps)",
+        alternative="use solver='lp' (the OTM linear programme of the law's enumerated support)",
+    )
+    index = np.full(q.size, -1, dtype=np.int64)
+    index[support] = np.arange(m)
+    masks = np.bitwise_or.reduce(np.left_shift(1, index[tuples]), axis=1)
+    inside = np.bincount(masks, weights=probs, minlength=2**m)
+    mass = np.zeros(2**m)
+    mass[np.left_shift(1, np.arange(m))] = p[support]
+    for i in range(m):  # zeta transform: f[H] = sum over subsets of H
+        for f in (inside, mass):
+            view = f.reshape(-1, 2, 2**i)
+            view[:, 1, :] += view[:, 0, :]
+    objective = mass - inside
+    best = int(np.argmin(objective))
+    cut = np.zeros(q.size, dtype=bool)
+    cut[support[(best >> np.arange(m)) & 1 == 1]] = True
+    return 1.0 + min(float(objective[best]), 0.0), cut
