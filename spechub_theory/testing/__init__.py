@@ -4,6 +4,10 @@
   named draft law, over random and corner cases, and tests that the emitted token has law ``p``
   (chi-square, Holm's correction over every test); optionally that its acceptance rate and its
   law given each draft tuple match a method of the library. The result is a :class:`VerifierCheck`.
+* :func:`check_tree_verifier` runs a user's tree verifier ``verify(tree, tokens, p, q, rng) -> tokens``
+  on trees drafted from small context-dependent models and tests the law of the first two emitted
+  tokens (extended by the target) against the target's (chi-square, Holm's correction over the
+  models). The result is a :class:`TreeVerifierCheck`.
 * :mod:`spechub_theory.testing.examples` -- correct and lossy example verifiers.
 * :mod:`spechub_theory.testing.stats` -- the pooled chi-square test and Holm's correction.
 * Hypothesis strategies for the domain objects, shared with the project's own tests:
@@ -17,6 +21,8 @@ from .command import add_check_parser, load_function, run_check
 from .harness import Case, CaseResult, VerifierCheck, check_verifier, default_cases
 from .models import ContextModel, random_context_model
 from .stats import grouped_chisquare, holm, pooled_chisquare
+from .tree_harness import (FixedLaws, TreeCase, TreeCaseResult, TreeVerifierCheck, check_tree_verifier,
+                           default_tree_cases)
 
 _STRATEGIES = ("distributions", "draft_pairs", "trees", "context_models")
 
@@ -24,10 +30,16 @@ __all__ = [
     "Case",
     "CaseResult",
     "ContextModel",
+    "FixedLaws",
+    "TreeCase",
+    "TreeCaseResult",
+    "TreeVerifierCheck",
     "VerifierCheck",
     "add_check_parser",
+    "check_tree_verifier",
     "check_verifier",
     "default_cases",
+    "default_tree_cases",
     "grouped_chisquare",
     "holm",
     "load_function",

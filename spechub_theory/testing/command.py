@@ -1,4 +1,5 @@
-"""The ``spechub-theory check FILE.py:FUNCTION`` command: :func:`check_verifier` from the shell.
+"""The ``spechub-theory check FILE.py:FUNCTION`` command: :func:`check_verifier` from the shell, and
+:func:`check_tree_verifier` with ``--tree``.
 
 :func:`add_check_parser` adds the subcommand to an ``argparse`` subparsers object and
 :func:`run_check` runs it (0 passed, 1 failed; bad input raises ``ValueError`` naming the flag or file).
@@ -13,7 +14,9 @@ from pathlib import Path
 
 from ..drafts import DRAFT_LAWS
 from ..verifiers import VERIFIERS
+from ..tree import Tree
 from .harness import check_verifier
+from .tree_harness import TREE_LAWS, check_tree_verifier
 
 
 def load_function(spec: str):
@@ -64,11 +67,19 @@ def add_check_parser(subparsers) -> argparse.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Run FUNCTION(drafts, p, q, rng) -> token from FILE.py on drafts drawn from a draft law, over "
                     "random and corner cases, and test that the emitted token has the target's law (chi-square, "
-                    "Holm's correction). Exit status 0 passed, 1 failed.")
+                    "Holm's correction). With --tree, run FUNCTION(tree, tokens, p, q, rng) -> emitted tokens on "
+                    "trees drafted from small context-dependent models and test the first two emitted tokens "
+                    "against the target's two-token law. Exit status 0 passed, 1 failed.")
     check.add_argument("target", metavar="FILE.py:FUNCTION", help="the verifier: a function in a Python file")
-    check.add_argument("--law", default="iid", help=f"draft law the drafts are drawn from: {', '.join(DRAFT_LAWS)}")
-    check.add_argument("--k", default="2", help="number of drafts")
-    check.add_argument("--n", default="20000", help="runs per case")
+    check.add_argument("--law", default=None,
+                       help=f"draft law the drafts are drawn from: {', '.join(DRAFT_LAWS)} (default iid; with --tree "
+                            "the siblings' law, also top, default wo)")
+    check.add_argument("--k", default=None, help="number of drafts (default 2; not with --tree)")
+    check.add_argument("--tree", default=None, metavar="SHAPE",
+                       help="check a tree verifier on trees of this shape: chain:DEPTH, full:BRANCHING:NODES (e.g. "
+                            "full:2:7) or levels:W1,W2,... (every node at depth d has W_d children)")
+    check.add_argument("--length", default="2", help="with --tree: emitted tokens tested (1 to depth + 1)")
+    check.add_argument("--n", default="20000", help="runs (with --tree: drafted trees) per case")
     check.add_argument("--seed", default="0", help="seed of every random draw")
     check.add_argument("--batched", action="store_true",
                        help="call FUNCTION once per case with drafts of shape (n, k); it returns n tokens")
@@ -76,6 +87,30 @@ def add_check_parser(subparsers) -> argparse.ArgumentParser:
                        help=f"also compare acceptance and the law given the drafts with a method: {', '.join(VERIFIERS)}")
     check.add_argument("--level", default="0.001", help="family-wise significance level")
     return check
+
+
+def parse_tree(text: str, flag: str = "--tree") -> Tree:
+    """The tree shape of ``chain:DEPTH``, ``full:BRANCHING:NODES`` or ``levels:W1,W2,...``.
+
+    Examples
+    --------
+    >>> parse_tree("full:2:7").n_nodes, parse_tree("levels:3,1").children[0]
+    (7, (1, 2, 3))
+    """
+    kind, _, rest = str(text).partition(":")
+    parts = rest.split(":") if kind != "levels" else rest.split(",")
+    wanted = {"chain": 1, "full": 2}.get(kind)
+    if kind not in ("chain", "full", "levels") or not rest or (wanted is not None and len(parts) != wanted):
+        raise ValueError(f"{flag}: expected chain:DEPTH, full:BRANCHING:NODES or levels:W1,W2,..., got {text!r}")
+    numbers_ = [_integer(x, flag, 1 if kind != "chain" else 0) for x in parts]
+    try:
+        if kind == "chain":
+            return Tree.chain(numbers_[0])
+        if kind == "full":
+            return Tree.full(*numbers_)
+        return Tree.from_levels(numbers_)
+    except ValueError as err:
+        raise ValueError(f"{flag}: {err}") from None
 
 
 def _integer(text, flag: str, low: int) -> int:
@@ -96,16 +131,11 @@ def run_check(args, out=None, err=None) -> int:
     Raises
     ------
     ValueError
-        For bad input, naming the flag (``--law``, ``--k``, ``--n``, ``--seed``, ``--reference``,
-        ``--level``) or the file.
+        For bad input, naming the flag (``--law``, ``--k``, ``--tree``, ``--length``, ``--n``,
+        ``--seed``, ``--reference``, ``--batched``, ``--level``) or the file.
     """
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
-    if args.law not in DRAFT_LAWS:
-        raise ValueError(f"--law: unknown draft law {args.law!r}; expected one of {', '.join(DRAFT_LAWS)}")
-    k = _integer(args.k, "--k", 1)
-    if not DRAFT_LAWS[args.law].supports(k):
-        raise ValueError(f"--k: the {args.law!r} draft law is not defined for k = {k}")
     n = _integer(args.n, "--n", 100)
     seed = _integer(args.seed, "--seed", 0)
     try:
@@ -114,24 +144,63 @@ def run_check(args, out=None, err=None) -> int:
         raise ValueError(f"--level: expected a number in (0, 1), got {args.level!r}") from None
     if not 0 < level < 1:
         raise ValueError(f"--level: expected a number in (0, 1), got {args.level!r}")
+    tree = getattr(args, "tree", None)
+    if tree is not None:
+        return _run_tree_check(args, n, seed, level, out, err)
+    law = "iid" if args.law is None else args.law
+    if law not in DRAFT_LAWS:
+        raise ValueError(f"--law: unknown draft law {law!r}; expected one of {', '.join(DRAFT_LAWS)}")
+    k = _integer("2" if args.k is None else args.k, "--k", 1)
+    if not DRAFT_LAWS[law].supports(k):
+        raise ValueError(f"--k: the {law!r} draft law is not defined for k = {k}")
     if args.reference is not None:
         ref = VERIFIERS.get(args.reference)
         if ref is None:
             raise ValueError(f"--reference: unknown method {args.reference!r}; expected one of {', '.join(VERIFIERS)}")
-        if ref.drafts != args.law:
-            raise ValueError(f"--reference: {args.reference!r} draws its drafts from {ref.drafts!r}, not --law {args.law}")
+        if ref.drafts != law:
+            raise ValueError(f"--reference: {args.reference!r} draws its drafts from {ref.drafts!r}, not --law {law}")
         if not ref.supports(k):
             raise ValueError(f"--reference: {args.reference!r} supports k = {ref.k_values} only, not --k {k}")
     verify = load_function(args.target)
-    progress = None
-    if getattr(err, "isatty", lambda: False)():
-        def progress(done, total, name):
-            bar = "#" * (20 * done // total)
-            err.write(f"\rcheck: [{bar:<20}] {done}/{total} cases ({name})\033[K")
-            if done == total:
-                err.write("\n")
-            err.flush()
-    result = check_verifier(verify, args.law, k, n=n, seed=seed, batched=args.batched, reference=args.reference,
-                            level=level, progress=progress)
+    result = check_verifier(verify, law, k, n=n, seed=seed, batched=args.batched, reference=args.reference,
+                            level=level, progress=_progress(err))
+    print(result.summary(), file=out)
+    return 0 if result.passed else 1
+
+
+def _progress(err):
+    """A progress bar on ``err`` when it is a terminal, else ``None``."""
+    if not getattr(err, "isatty", lambda: False)():
+        return None
+
+    def progress(done, total, name):
+        bar = "#" * (20 * done // total)
+        err.write(f"\rcheck: [{bar:<20}] {done}/{total} cases ({name})\033[K")
+        if done == total:
+            err.write("\n")
+        err.flush()
+
+    return progress
+
+
+def _run_tree_check(args, n, seed, level, out, err) -> int:
+    tree = parse_tree(args.tree)
+    law = "wo" if args.law is None else args.law
+    if law not in TREE_LAWS:
+        raise ValueError(f"--law: unknown sibling law {law!r}; expected one of {', '.join(TREE_LAWS)}")
+    for v, kids in enumerate(tree.children):
+        rule = DRAFT_LAWS.get(law)
+        if kids and rule is not None and not rule.supports(len(kids)):
+            raise ValueError(f"--tree: node {v} has {len(kids)} children; the {law!r} draft law is not defined for "
+                             f"k = {len(kids)} (--law)")
+    for flag, given in (("--k", args.k is not None), ("--batched", args.batched), ("--reference", args.reference is not None)):
+        if given:
+            raise ValueError(f"{flag}: not used with --tree (the tree's shape gives each node's number of drafts)")
+    length = _integer(args.length, "--length", 1)
+    if length > tree.depth + 1:
+        raise ValueError(f"--length: at most the tree's depth + 1 = {tree.depth + 1}, got {length}")
+    verify = load_function(args.target)
+    result = check_tree_verifier(verify, tree, law, n=n, seed=seed, length=length, level=level,
+                                 progress=_progress(err))
     print(result.summary(), file=out)
     return 0 if result.passed else 1

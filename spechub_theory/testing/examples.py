@@ -142,3 +142,140 @@ EXAMPLES = {
     "rrs_skip_duplicates": (rrs_skip_duplicates, "iid", 3, False, False),
     "rrs_wo_unmasked": (rrs_wo_unmasked, "wo", 3, False, False),
 }
+
+
+# --- tree verifiers: verify(tree, tokens, p, q, rng) -> the emitted tokens ----------------------------
+#
+# The form :func:`spechub_theory.testing.check_tree_verifier` calls: ``tree`` a
+# :class:`spechub_theory.Tree`, ``tokens`` the drafted token at every node (shape ``(n_nodes,)``, the
+# root's entry unused), ``p`` and ``q`` the target and draft laws at every node's context (read-only,
+# shape ``(n_nodes, V)``); the result lists the accepted path's tokens and one corrected or bonus
+# token. Written here from the published pseudocode (Block Verification, Sun et al., ICLR 2025,
+# arXiv 2403.10444, Alg. 2; Traversal Verification, Weng et al., NeurIPS 2025, arXiv 2505.12398,
+# Alg. 3), not from :mod:`spechub_theory.tree.verifiers`.
+
+
+def _chain_nodes(tree) -> list[int]:
+    """The nodes of a chain from the root down; a node with more than one child is refused."""
+    nodes = [0]
+    while tree.children[nodes[-1]]:
+        kids = tree.children[nodes[-1]]
+        if len(kids) != 1:
+            raise ValueError(f"tree: node {nodes[-1]} has {len(kids)} children; block verification needs a chain")
+        nodes.append(kids[0])
+    return nodes
+
+
+def _block(tree, tokens, p, q, rng, capped: bool) -> list[int]:
+    nodes = _chain_nodes(tree)
+    g = len(nodes) - 1
+    b = [1.0]
+    for i in range(1, g + 1):  # x_i is drafted at nodes[i], from the laws at its parent nodes[i - 1]
+        ratio = b[-1] * p[nodes[i - 1]][tokens[nodes[i]]] / q[nodes[i - 1]][tokens[nodes[i]]]
+        b.append(min(1.0, ratio) if capped else ratio)
+    for i in range(g, -1, -1):  # tau = the largest i with eta_i <= h_i, found from the top
+        if i == g:
+            h = b[g]
+        else:
+            rest = np.maximum(b[i] * p[nodes[i]] - q[nodes[i]], 0.0)
+            den = rest.sum() + 1.0 - b[i]
+            h = 1.0 if i == 0 or den <= 0 else rest.sum() / den
+        if rng.random() <= h:
+            accepted = [int(tokens[u]) for u in nodes[1 : i + 1]]
+            if i == g:
+                return accepted + [_draw(p[nodes[g]], rng)]
+            rest = np.maximum(b[i] * p[nodes[i]] - q[nodes[i]], 0.0)
+            return accepted + [_draw(rest if rest.sum() > 0 else p[nodes[i]], rng)]
+    raise AssertionError("unreachable: h_0 = 1")
+
+
+def block(tree, tokens, p, q, rng) -> list[int]:
+    """Block Verification of a chain ``x_1..x_g`` drawn from ``q`` (``law="iid"``, one child per node).
+
+    ``b_0 = 1``, ``b_i = min(1, b_{i-1} p_i(x_i) / q_i(x_i))``; ``R_i = sum_v (b_i p_{i+1}(v) - q_{i+1}(v))_+``;
+    ``h_i = R_i / (R_i + 1 - b_i)`` (1 where the denominator is 0; ``h_0 = 1``), ``h_g = b_g``. With
+    independent ``eta_i ~ U(0, 1)``, accept ``x_1..x_tau``, ``tau = max{i : eta_i <= h_i}``, and emit
+    ``Y ~ p_{g+1}`` if ``tau = g``, else ``Y ~ norm((b_tau p_{tau+1} - q_{tau+1})_+)``. Lossless.
+    """
+    return _block(tree, tokens, p, q, rng, capped=True)
+
+
+def block_uncapped(tree, tokens, p, q, rng) -> list[int]:
+    """:func:`block` with the joint ratio ``b_i = prod_{j<=i} p_j(x_j) / q_j(x_j)`` left uncapped. Lossy.
+
+    A released block-style verifier tests the uncapped product; once a ratio above 1 is carried on,
+    later positions are accepted too often and the residuals ``(b_i p - q)_+`` are too heavy. On the
+    Block Verification paper's toy case (``p = (1/3, 2/3)``, ``q = (2/3, 1/3)`` at every position, a
+    chain of two drafts) the emitted law is 1/9 from the target's in total variation.
+    """
+    return _block(tree, tokens, p, q, rng, capped=False)
+
+
+def _traversal(tree, tokens, p, q, rng, without_replacement: bool) -> list[int]:
+    remaining = [list(kids) for kids in tree.children]
+    parent = tree.parents
+    m_b = list(p)  # rows, replaced (never written in place) as the walk goes
+    m_s = list(q)
+    pi = np.ones(tree.n_nodes)
+
+    def refresh(u):
+        stack = [u]
+        while stack:
+            w = stack.pop()
+            for c in remaining[w]:
+                x = tokens[c]
+                pi[c] = min(1.0, pi[w] * m_b[w][x] / m_s[w][x])
+                stack.append(c)
+
+    refresh(0)
+    while True:
+        leaf = 0
+        while remaining[leaf]:
+            leaf = remaining[leaf][0]
+        if leaf == 0:
+            return [_draw(m_b[0], rng)]
+        if rng.random() < pi[leaf]:
+            return [int(tokens[u]) for u in tree.path(leaf)] + [_draw(m_b[leaf], rng)]
+        u = parent[leaf]
+        remaining[u].pop(0)
+        rest = np.maximum(pi[u] * m_b[u] - m_s[u], 0.0)
+        s = rest.sum()
+        if s > 0:
+            m_b[u] = rest / s
+        if without_replacement:
+            cut = m_s[u].copy()
+            cut[tokens[leaf]] = 0.0
+            if cut.sum() > 0:
+                m_s[u] = cut / cut.sum()
+        den = s + 1.0 - pi[u]
+        pi[u] = s / den if den > 0 else 1.0
+        refresh(u)
+
+
+def traversal(tree, tokens, p, q, rng) -> list[int]:
+    """Traversal Verification of a tree whose siblings were drawn i.i.d. from ``q`` (``law="iid"``).
+
+    Every node ``u`` holds ``M_b(.|u) = p(.|u)``, ``M_s(.|u) = q(.|u)`` and ``pi(u)``: ``pi(root) = 1``,
+    ``pi(c) = min(1, pi(u) M_b(x_c|u) / M_s(x_c|u))``. Repeatedly follow the first remaining children
+    to a leaf ``l``; at the root emit ``Y ~ M_b(.|root)``; else accept ``root..l`` with probability
+    ``pi(l)`` and emit ``Y ~ M_b(.|l)``; on rejection delete ``l``, set at its parent ``u``
+    ``S = sum (pi(u) M_b - M_s)_+``, ``M_b <- norm((pi(u) M_b - M_s)_+)``,
+    ``pi(u) <- S / (S + 1 - pi(u))`` (1 where the denominator is 0) and recompute ``pi`` below ``u``.
+    Lossless.
+    """
+    return _traversal(tree, tokens, p, q, rng, without_replacement=False)
+
+
+def traversal_wo(tree, tokens, p, q, rng) -> list[int]:
+    """:func:`traversal` on siblings drawn without replacement (``law="wo"``): a rejected leaf's token
+    is also removed from its parent's ``M_s``, which is renormalised. Lossless."""
+    return _traversal(tree, tokens, p, q, rng, without_replacement=True)
+
+
+#: name -> (tree verifier, sibling law, lossless, whether it verifies chains only)
+TREE_EXAMPLES = {
+    "block": (block, "iid", True, True),
+    "block_uncapped": (block_uncapped, "iid", False, True),
+    "traversal": (traversal, "iid", True, False),
+    "traversal_wo": (traversal_wo, "wo", True, False),
+}
