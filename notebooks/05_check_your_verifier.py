@@ -149,12 +149,52 @@ big = st.check_verifier(my_rrs_batched, law="iid", k=3, n=200_000, batched=True,
 print(big.passed, f"{big.seconds:.1f} s")
 
 # %% [markdown]
+# ## Tree verifiers: `check_tree_verifier`
+#
+# Sequence-level verifiers (Block Verification, Traversal Verification) decide on the whole drafted
+# tree at once, so they are checked on whole trees: `verify(tree, tokens, p, q, rng)` gets the tree
+# shape, the token drafted at every node and both laws at every node's context (shape
+# `(n_nodes, V)`), and returns the accepted path and one more token. The harness drafts trees from
+# small models whose laws depend on the whole prefix and tests the first two emitted tokens
+# (extended by the target when a step emitted one) against the target's two-token law.
+#
+# A typical slip: Traversal Verification that reads the root's laws at every node. On a model
+# whose laws do not depend on the context it cannot be told apart; on the context-dependent models
+# it fails.
+
+
+# %%
+from spechub_theory.testing.examples import block_uncapped, traversal_wo  # noqa: E402
+
+
+def my_traversal_wo_root_laws(tree, tokens, p, q, rng):
+    n = tree.n_nodes
+    with np.errstate(divide="ignore", invalid="ignore"):  # a child's token may have no mass in the root's q
+        return traversal_wo(tree, tokens, np.repeat(p[:1], n, 0), np.repeat(q[:1], n, 0), rng)
+
+
+wrong = st.testing.check_tree_verifier(my_traversal_wo_root_laws, st.Tree.full(2, 7), law="wo", n=5_000)
+print(wrong.summary())
+
+# %% [markdown]
+# The library's examples: Traversal Verification on without-replacement siblings passes, and Block
+# Verification with the joint ratio `prod p/q` left uncapped (a bug read in released code) fails on
+# the Block Verification paper's toy case, where its two-token law is 1/9 from the target's.
+
+# %%
+good = st.testing.check_tree_verifier(traversal_wo, st.Tree.full(2, 7), law="wo", n=5_000)
+bad = st.testing.check_tree_verifier(block_uncapped, st.Tree.chain(2), law="iid", n=5_000)
+print(good.passed, f"{good.seconds:.1f} s")
+print(bad.passed, bad.worst.line())
+
+# %% [markdown]
 # ## From the shell
 #
 # The same check runs on a file, with exit status 0 (passed) or 1 (failed), which suits CI:
 #
 # ```bash
 # spechub-theory check my_verifier.py:my_rrs_wo_fixed --law wo --k 3 [--n 20000] [--seed 0] [--batched]
+# spechub-theory check my_tree_verifier.py:verify --tree full:2:7 --law wo [--length 2]
 # ```
 
 # %% [markdown]

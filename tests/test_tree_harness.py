@@ -113,7 +113,7 @@ def test_the_user_style_examples_emit_the_librarys_exact_sequence_law():
 def _root_laws_everywhere(tree, tokens, p, q, rng):
     """Traversal Verification that reads the root's laws at every node: the wrong node's law."""
     n = tree.n_nodes
-    with np.errstate(divide="ignore"):  # a child's token may have no mass in the root's q
+    with np.errstate(divide="ignore", invalid="ignore"):  # a child's token may have no mass in the root's q
         return examples.traversal(tree, tokens, np.repeat(p[:1], n, 0), np.repeat(q[:1], n, 0), rng)
 
 
