@@ -32,6 +32,7 @@ import math
 import os
 import resource
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -57,8 +58,16 @@ SETTINGS = "settings.json"
 def _cells(methods, k, temperatures):
     """The grid as ``[(method, k, temperature)]``, each checked before anything runs."""
     methods = [methods] if isinstance(methods, str) else list(methods)
-    ks = [k] if isinstance(k, (int, np.integer)) and not isinstance(k, bool) else list(k)
     temperatures = [temperatures] if isinstance(temperatures, (int, float)) else list(temperatures)
+    if isinstance(k, Mapping):  # draft counts per method
+        extra = sorted(set(k) - set(methods))
+        if extra:
+            raise ValueError(f"k: draft counts given for methods not in methods: {extra}")
+        missing = [m for m in methods if m not in k]
+        if missing:
+            raise ValueError(f"k: no draft counts given for methods {missing}")
+        return [c for m in methods for c in _cells([m], k[m], temperatures)]
+    ks = [k] if isinstance(k, (int, np.integer)) and not isinstance(k, bool) else list(k)
     if not methods or not ks or not temperatures:
         raise ValueError("methods, k, temperatures: each needs at least one value")
     for m in methods:
@@ -218,8 +227,10 @@ def sweep(data=None, methods=("rrs", "spechub"), k=2, temperatures=1.0, *, top_p
         A logged dataset (:mod:`spechub_theory.logged`); None for the shipped one. Every worker opens
         it itself, so it must be at that path on the workers too (a shared file system).
     methods, k, temperatures : name or sequence
-        The grid: every method at every ``k`` and temperature ``T > 0`` the dataset can be read at (at most its collection temperature). A method that is not
-        defined for one of the ``k`` is refused before anything runs.
+        The grid: every method at every ``k`` and temperature ``T > 0`` the dataset can be read at
+        (at most its collection temperature). ``k`` may also map each method to its own draft
+        counts (``{"single": 1, "rrs": [2, 3]}``). A method that is not defined for one of its ``k``
+        is refused before anything runs.
     top_p : float, optional
         Apply nucleus truncation (keep the most likely tokens until their mass reaches ``top_p``,
         renormalise) to both laws at each temperature, as engines do.
@@ -332,22 +343,37 @@ def _is_sweep_table(path: Path) -> bool:
     return {"method", "k", "temperature", "acceptance"} <= names
 
 
+def _distinct_tokens(rng: np.random.Generator, n: int, k: int, vocab: int) -> np.ndarray:
+    """``(n, k)`` token ids, each row ``k`` distinct ids uniform over ``[0, vocab)`` (rows with a
+    repeat are redrawn whole, so every row is a uniform draw without replacement)."""
+    tokens = rng.integers(0, vocab, (n, k))
+    while True:
+        ordered = np.sort(tokens, axis=1)
+        repeated = np.flatnonzero((np.diff(ordered, axis=1) == 0).any(axis=1))
+        if repeated.size == 0:
+            return tokens
+        tokens[repeated] = rng.integers(0, vocab, (repeated.size, k))
+
+
 def synthetic_dataset(path, positions: int, vocab: int, *, top_k: int = 64, chunk: int = 2000, seed=0,
                       overwrite: bool = False, progress=None) -> Path:
     """Write an LLM-like logged dataset of ``positions`` positions at vocabulary ``vocab`` without
-    holding it in memory: :func:`spechub_theory.synthetic.llm_like_logits` chunk by chunk, each
-    position storing the ``top_k`` tokens of ``max(z_target, z_draft)`` with both logits, written
-    into memory-mapped ``.npy`` files in a temporary folder swapped in when complete.
+    holding it in memory, chunk by chunk, into memory-mapped ``.npy`` files in a temporary folder
+    swapped in when complete.
 
-    The laws at a position are the softmax over its ``top_k`` stored tokens (the loader's rule), so
-    the dataset is exactly what it stores, whatever the truncation discards.
+    Each position stores ``top_k`` distinct token ids drawn uniformly from the vocabulary, with the
+    profile of :func:`spechub_theory.synthetic.llm_like_logits` on its top ranks: target logits
+    ``-2 log(1 + r) + N(0, 1)`` for the ranks ``r = 0 .. top_k - 1`` and draft logits those plus
+    ``2 N(0, 1)``. The work is ``O(top_k)`` per position (a million positions in seconds), where
+    drawing all ``vocab`` logits and truncating would be ``O(vocab)``; the rows the library reads
+    are still dense over ``vocab``, so the sweep's cost is that of real data at that vocabulary.
+    The laws at a position are the softmax over its stored tokens (the loader's rule), so the
+    dataset is exactly what it stores.
     """
     from numpy.lib.format import open_memmap
 
     from .logged import FORMAT_VERSION, is_dataset
     from .outputs import swap_in_dir
-    from .synthetic import llm_like_logits
-
     path = Path(path)
     for name, value in (("positions", positions), ("vocab", vocab), ("top_k", top_k), ("chunk", chunk)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
@@ -376,15 +402,18 @@ def synthetic_dataset(path, positions: int, vocab: int, *, top_k: int = 64, chun
         arrays["steps"][:] = np.arange(positions, dtype=np.int64).astype(np.int32)
         seeds = np.random.SeedSequence(validate.rng(seed).integers(2**63)).spawn(math.ceil(positions / chunk))
         start = time.perf_counter()
+        profile = -2.0 * np.log1p(np.arange(top_k))
         for c, lo in enumerate(range(0, positions, chunk)):
             hi = min(lo + chunk, positions)
-            zt, zd = llm_like_logits(hi - lo, vocab, seed=seeds[c])
-            top = np.argpartition(-np.maximum(zt, zd), top_k - 1, axis=1)[:, :top_k]
-            top.sort(axis=1)
+            rng = np.random.default_rng(seeds[c])
+            tokens = _distinct_tokens(rng, hi - lo, top_k, vocab)
+            zt = profile + rng.standard_normal((hi - lo, top_k))
+            zd = zt + 2.0 * rng.standard_normal((hi - lo, top_k))
+            order = np.argsort(tokens, axis=1)  # rows stored by token id
             rows = np.arange(hi - lo)[:, None]
-            arrays["tokens"][lo * top_k : hi * top_k] = top.ravel()
-            arrays["target_logits"][lo * top_k : hi * top_k] = zt[rows, top].ravel()
-            arrays["draft_logits"][lo * top_k : hi * top_k] = zd[rows, top].ravel()
+            arrays["tokens"][lo * top_k : hi * top_k] = tokens[rows, order].ravel()
+            arrays["target_logits"][lo * top_k : hi * top_k] = zt[rows, order].ravel()
+            arrays["draft_logits"][lo * top_k : hi * top_k] = zd[rows, order].ravel()
             if progress is not None:
                 progress(hi, positions, time.perf_counter() - start)
         for a in arrays.values():
@@ -405,36 +434,92 @@ def synthetic_dataset(path, positions: int, vocab: int, *, top_k: int = 64, chun
     return path
 
 
-def benchmark(data=None, methods=("single", "rrs", "spechub", "kseq"), k=(1, 2, 3), temperatures=(0.6, 1.0),
-              chunk: int = 128, workers: int = 2) -> list[dict]:
+#: The grid :func:`benchmark` times: each method at the draft counts it supports.
+BENCH_GRID = {"single": [1], "rrs": [1, 2, 3], "spechub": [2], "kseq": [1, 2, 3]}
+
+
+def benchmark(data=None, grid=None, temperatures=(0.6, 1.0), *, positions: int = 2048, vocab: int = 32_000,
+              chunk: int = 256, workers: int = 2, log=None) -> list[dict]:
     """Throughput of :func:`sweep` (positions x cells per second) on the local process scheduler and
-    on a ``LocalCluster`` of ``workers`` processes, against the serial loop over the same chunks,
-    timed in the same run. Each method runs at the ``k`` it supports."""
+    on a ``LocalCluster`` of ``workers`` processes, against the serial loop over the same chunks in
+    this process, timed in the same run.
+
+    ``data`` None makes a :func:`synthetic_dataset` of ``positions`` positions at ``vocab`` in a
+    temporary folder (the default: 2,048 positions at V = 32,000, about a minute of serial work on
+    one core). ``grid`` maps methods to draft counts (:data:`BENCH_GRID`). The serial loop runs in
+    a process whose kernels are already compiled; the local scheduler's time includes starting its
+    worker processes (what a user pays on every call); the cluster is started and its workers
+    warmed (one chunk each) before it is timed, as a long-lived cluster would be.
+    """
+    import tempfile
+
     from distributed import Client, LocalCluster
 
-    groups = {m: [v for v in k if VERIFIERS[validate.choice(m, "methods", VERIFIERS)].supports(v)] for m in methods}
-    groups = {m: ks for m, ks in groups.items() if ks}
-    cells = [c for m, ks in groups.items() for c in _cells([m], ks, temperatures)]
-    n = len(load_logged(data))
-    work = n * len(cells)
+    grid = dict(BENCH_GRID if grid is None else grid)
+    cells = _cells(list(grid), grid, temperatures)
+    with tempfile.TemporaryDirectory() as tmp:
+        if data is None:
+            data = synthetic_dataset(Path(tmp) / "bench", positions, vocab, chunk=max(chunk, 1024), seed=0)
+        n = len(load_logged(data))
+        work = n * len(cells)
+        say = log or (lambda line: None)
 
-    def timed(run):
-        tic = time.perf_counter()
-        run()
-        return time.perf_counter() - tic
+        def timed(run):
+            tic = time.perf_counter()
+            run()
+            return time.perf_counter() - tic
 
-    def run_sweeps(scheduler):
-        return [sweep(data, [m], ks, temperatures, chunk=chunk, scheduler=scheduler) for m, ks in groups.items()]
-
-    serial = timed(lambda: [chunk_values(data, lo, min(lo + chunk, n), cells, None, True) for lo in range(0, n, chunk)])
-    lines = [{"run": "serial loop over the same chunks", "seconds": serial, "throughput": work / serial, "ratio": 1.0}]
-    local = timed(lambda: run_sweeps(None))
-    lines.append({"run": "sweep, local process scheduler", "seconds": local, "throughput": work / local,
-                  "ratio": serial / local})
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
-        client.run(lambda: None)
-        clustered = timed(lambda: run_sweeps(client))
-    lines.append({"run": f"sweep, LocalCluster of {workers} workers", "seconds": clustered,
-                  "throughput": work / clustered, "ratio": serial / clustered})
+        chunk_values(data, 0, min(chunk, n), cells, None, True)  # compile the kernels in this process
+        serial = timed(lambda: [chunk_values(data, lo, min(lo + chunk, n), cells, None, True)
+                                for lo in range(0, n, chunk)])
+        lines = [{"run": "serial loop over the same chunks", "seconds": serial, "throughput": work / serial,
+                  "ratio": 1.0}]
+        say(f"serial: {serial:.1f} s")
+        local = timed(lambda: sweep(data, list(grid), grid, temperatures, chunk=chunk, scheduler=None))
+        lines.append({"run": "sweep, local process scheduler", "seconds": local, "throughput": work / local,
+                      "ratio": serial / local})
+        say(f"local scheduler: {local:.1f} s")
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+                Client(cluster) as client:
+            warm = [client.submit(chunk_values, data, 0, min(chunk, n), cells, None, True, pure=False)
+                    for _ in range(workers)]
+            client.gather(warm)
+            clustered = timed(lambda: sweep(data, list(grid), grid, temperatures, chunk=chunk, scheduler=client))
+        lines.append({"run": f"sweep, LocalCluster of {workers} workers", "seconds": clustered,
+                      "throughput": work / clustered, "ratio": serial / clustered})
+        say(f"cluster: {clustered:.1f} s")
     return lines
+
+
+def cell_costs(data, grid, temperature: float = 1.0, *, lo: int = 0, positions: int = 256,
+               optimum: bool = True) -> list[dict]:
+    """Seconds per position of each cell (and of its optimum), measured on ``positions`` positions of
+    ``data`` in this process after one warm-up call: the input of a wall-time estimate.
+
+    A cell the library refuses at this vocabulary (a cost guard, e.g. ``rrs_wo`` at ``k >= 3``)
+    is returned with ``seconds_per_position = None`` and the reason."""
+    cells = _cells(list(grid), grid, [temperature])
+    hi = lo + positions
+    out = []
+    for cell in cells:
+        row = {"method": cell[0], "k": cell[1], "temperature": cell[2]}
+        try:
+            chunk_values(data, lo, lo + 2, [cell], None, optimum)
+            tic = time.perf_counter()
+            chunk_values(data, lo, hi, [cell], None, optimum)
+            row.update(seconds_per_position=(time.perf_counter() - tic) / positions, refused=None)
+        except ValueError as err:
+            row.update(seconds_per_position=None, refused=str(err).split(";")[0])
+        out.append(row)
+    return out
+
+
+def wall_time_estimate(costs: list[dict], positions: int, temperatures: int, workers: int) -> dict:
+    """The wall time of the grid of ``costs`` (:func:`cell_costs`, at one temperature) over
+    ``positions`` positions and ``temperatures`` temperatures on ``workers`` workers, assuming the
+    work divides evenly (independent chunks, no shared state) and each worker runs as fast as the
+    process that measured the costs: ``sum_cells cost * positions * temperatures / workers``."""
+    timed = [c for c in costs if c["seconds_per_position"] is not None]
+    seconds = sum(c["seconds_per_position"] for c in timed) * positions * temperatures / workers
+    return {"seconds": seconds, "hours": seconds / 3600, "cells": len(timed) * temperatures,
+            "refused": [(c["method"], c["k"], c["refused"]) for c in costs if c["seconds_per_position"] is None]}
