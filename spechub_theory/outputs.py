@@ -120,6 +120,36 @@ def swap_in_dir(tmp: Path, target: Path) -> Path:
     return target
 
 
+#: The file of a resumable run's folder that holds the settings of the run that started it.
+SETTINGS = "settings.json"
+
+
+def resume_folder(folder, settings: dict, name: str, kind: str, hint: str) -> bool:
+    """Start or resume the run whose partial work lives in ``folder``; returns whether it was created.
+
+    A new ``folder`` is created with ``settings`` in :data:`SETTINGS`. An existing one is resumed only
+    when that file holds exactly ``settings``; otherwise a ``ValueError`` names ``name`` and every
+    setting that differs (``key: interrupted run A, now B``), or says the folder is not ``kind``.
+    ``hint`` ends the message (what to do instead). One rule for every resumable writer."""
+    folder = Path(folder)
+    file = folder / SETTINGS
+    if not folder.exists():
+        folder.mkdir(parents=True)
+        write_text(file, json.dumps(settings, indent=2, sort_keys=True))
+        return True
+    try:
+        started = json.loads(file.read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        raise ValueError(f"{name}: {folder} exists but is not {kind} (no readable {SETTINGS}); {hint}") from None
+    now = json.loads(json.dumps(settings))  # as the file would hold it (tuples as lists)
+    differ = sorted(key for key in now.keys() | started.keys() if now.get(key) != started.get(key))
+    if differ:
+        details = "; ".join(f"{key}: interrupted run {started.get(key)!r}, now {now.get(key)!r}" for key in differ)
+        raise ValueError(f"{name}: {folder} holds {kind} with other settings ({details}); rerun with the same "
+                         f"settings to resume, or {hint}")
+    return False
+
+
 class OutputFolder:
     """A folder a writer fills with files of known names (the figures and claims of ``reproduce``).
 

@@ -43,7 +43,7 @@ from .drafts import DRAFT_LAWS
 from .logged import check_temperature, default_path, load_logged
 from .optimal import optimal_acceptance_rate
 from .synthetic import process
-from .outputs import atomic_path, check_replaceable, protect, write_text
+from .outputs import atomic_path, check_replaceable, protect, resume_folder
 from .verifiers import VERIFIERS
 
 #: Positions per task unless asked otherwise.
@@ -52,7 +52,6 @@ CHUNK = 256
 CONNECT_TIMEOUT = 10
 #: The columns of a sweep's table (``optimum`` and ``optimum_se`` only with ``optimum=True``).
 COLUMNS = ("method", "k", "temperature", "law", "positions", "acceptance", "acceptance_se", "optimum", "optimum_se")
-SETTINGS = "settings.json"
 
 
 def _cells(methods, k, temperatures):
@@ -156,20 +155,8 @@ def _settings(data, cells, top_p, optimum, chunk, n) -> dict:
 
 def _open_checkpoint(checkpoint: Path, settings: dict) -> None:
     protect(checkpoint, "checkpoint")
-    file = checkpoint / SETTINGS
-    if not checkpoint.exists():
-        checkpoint.mkdir(parents=True)
-        write_text(file, json.dumps(settings, indent=2, sort_keys=True))
-        return
-    try:
-        started = json.loads(file.read_text())
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
-        raise ValueError(f"checkpoint: {checkpoint} exists but is not a sweep's checkpoint (no readable {SETTINGS}); "
-                         "move it away or choose another output") from None
-    differ = sorted(key for key in settings.keys() | started.keys() if settings.get(key) != started.get(key))
-    if differ:
-        raise ValueError(f"checkpoint: {checkpoint} holds an interrupted sweep with other settings "
-                         f"({', '.join(differ)} differ); rerun it with the same settings, or choose another output")
+    resume_folder(checkpoint, settings, "checkpoint", "an interrupted sweep's checkpoint",
+                  "choose another output")
 
 
 def _client(scheduler):

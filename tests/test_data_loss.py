@@ -143,3 +143,20 @@ def test_atomic_writes_leave_no_temporary_on_failure(tmp_path):
             tmp.write_text("half")
             raise RuntimeError("midway")
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["x.txt"]
+
+
+def test_a_resumable_folder_refuses_other_settings_naming_each(tmp_path):
+    from spechub_theory.outputs import resume_folder
+
+    folder = tmp_path / "run.partial"
+    settings = {"k": [2, 3], "temperature": 1.5, "models": {"target": "a"}}
+    assert resume_folder(folder, settings, "out", "a run", "choose another --out") is True
+    (folder / "chunk_0.npz").write_bytes(b"work")
+    assert resume_folder(folder, dict(settings, k=(2, 3)), "out", "a run", "x") is False  # a tuple is its list
+    with pytest.raises(ValueError, match=r"out: .* holds a run with other settings \(k: interrupted run \[2, 3\], "
+                                         r"now \[2\]; temperature: interrupted run 1.5, now 1.2\); rerun"):
+        resume_folder(folder, dict(settings, k=[2], temperature=1.2), "out", "a run", "x")
+    (folder / "settings.json").write_text("{not json")
+    with pytest.raises(ValueError, match=r"out: .* exists but is not a run \(no readable settings.json\)"):
+        resume_folder(folder, settings, "out", "a run", "x")
+    assert (folder / "chunk_0.npz").read_bytes() == b"work"  # nothing of the interrupted run is touched

@@ -170,3 +170,33 @@ def test_the_sweep_command_writes_parquet_and_never_overwrites(small, tmp_path, 
     assert cli.main(args[:-4] + ["--out", str(tmp_path / "mine.parquet"), "--overwrite"]) == 2
     assert (tmp_path / "mine.parquet").read_text() == "not a table"
     write_table(table, out, overwrite=True)
+
+
+def test_draft_counts_per_method_give_the_serial_values(small):
+    data = load_logged(small)
+    p, q = data.p[:], data.q[:]
+    table = sweep(small, ["single", "rrs"], {"single": 1, "rrs": [2, 3]}, 1.0, optimum=False, scheduler="sync",
+                  chunk=400)
+    assert [(m, k) for m, k in zip(table["method"], table["k"])] == [("single", 1), ("rrs", 2), ("rrs", 3)]
+    for _, row in table.iterrows():
+        assert abs(row["acceptance"] - acceptance_rate(p, q, row["method"], int(row["k"])).mean()) < 1e-12
+    with pytest.raises(ValueError, match=r"k: no draft counts given for methods \['rrs'\]"):
+        sweep(small, ["single", "rrs"], {"single": 1}, 1.0)
+    with pytest.raises(ValueError, match=r"k: draft counts given for methods not in methods: \['kseq'\]"):
+        sweep(small, ["single"], {"single": 1, "kseq": 2}, 1.0)
+    with pytest.raises(ValueError, match="k: method 'single' is not defined for k = 2"):
+        sweep(small, ["single"], {"single": 2}, 1.0)
+
+
+def test_synthetic_token_ids_are_distinct_and_uniform():
+    from scipy.stats import chisquare
+
+    from spechub_theory.sweep import _distinct_tokens
+
+    tokens = _distinct_tokens(np.random.default_rng(0), 20_000, 8, 10)  # 8 of 10: repeats are common
+    assert all(len(set(row)) == 8 for row in tokens[:2000])
+    # Without replacement and uniform: each id appears in a row with probability 8/10, and the
+    # first column is uniform over the 10 ids.
+    counts = np.bincount(tokens.ravel(), minlength=10)
+    assert np.allclose(counts / 20_000, 0.8, atol=0.02)
+    assert chisquare(np.bincount(tokens[:, 0], minlength=10)).pvalue > 1e-4

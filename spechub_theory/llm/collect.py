@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
-import json
 import shutil
 import sys
 import time
@@ -25,7 +24,7 @@ import numpy as np
 import torch
 
 from ..logged import entries_from_logits, is_dataset, write_logged
-from ..outputs import atomic_path, check_replaceable, protect, write_text
+from ..outputs import atomic_path, check_replaceable, protect, resume_folder
 from .generate import read_prompts, sample
 from .models import ADAPTER_PATH, build_draft, load_model, smollm2_path
 
@@ -119,25 +118,6 @@ def check_tail_mass(value) -> float:
     return float(value)
 
 
-#: The file in ``OUT.partial/`` holding the settings of the run that started it.
-SETTINGS = "settings.json"
-
-
-def _check_resume(partial: Path, settings: dict) -> None:
-    """Refuse to resume ``partial`` unless it was started by this function with the same ``settings``."""
-    file = partial / SETTINGS
-    try:
-        started = json.loads(file.read_text())
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
-        raise ValueError(f"out: {partial} exists but is not an interrupted collection of this library "
-                         f"(no readable {SETTINGS}); move it away or choose another --out") from None
-    differ = sorted(key for key in settings.keys() | started.keys() if settings.get(key) != started.get(key))
-    if differ:
-        details = "; ".join(f"{key}: interrupted run {started.get(key)!r}, now {settings.get(key)!r}" for key in differ)
-        raise ValueError(f"out: {partial} holds an interrupted run with other settings ({details}); "
-                         f"rerun with the same settings to resume, or choose another --out")
-
-
 def collect(prompts_file, out, *, target=None, draft=None, exit_layer: int | None = None, max_new_tokens: int = 100,
             max_tail_mass: float = 1e-3, every: int = 1, seed: int = 0, device: str = "auto", batch: int = 8,
             temperature: float = 1.0, top_p: float = 1.0, top_k: int | None = None, overwrite: bool = False,
@@ -174,12 +154,8 @@ def collect(prompts_file, out, *, target=None, draft=None, exit_layer: int | Non
                 "prompts": file_hash(Path(prompts_file)), "n_prompts": len(rows), "exit_layer": exit_layer,
                 "max_new_tokens": int(max_new_tokens), "max_tail_mass": max_tail_mass, "every": int(every),
                 "seed": int(seed), "batch": int(batch), **sampling}
-    created = not partial.exists()
-    if created:
-        partial.mkdir(parents=True)
-        write_text(partial / SETTINGS, json.dumps(settings, indent=2, sort_keys=True))
-    else:
-        _check_resume(partial, settings)
+    created = resume_folder(partial, settings, "out", "an interrupted collection of this library",
+                            "choose another --out")
     try:
         _collect_chunks(partial, rows, target_model, draft_model, tokenizer, dev, max_new_tokens, max_tail_mass,
                         every, seed, batch, log, sampling)
