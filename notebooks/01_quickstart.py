@@ -46,15 +46,16 @@ print(f"{'method':<8} {'drafts':<7} {'acceptance':>10} {'optimum':>9} {'gap':>8}
 for method, verifier in st.VERIFIERS.items():
     kk = 1 if method == "single" else k
     acc = st.acceptance_rate(p, q, method, kk)
-    opt = st.optimal_acceptance_rate(p, q, kk, verifier.drafts)
-    print(f"{method:<8} {verifier.drafts:<7} {acc:>10.4f} {opt:>9.4f} {opt - acc:>8.1e}")
+    opt = st.optimal_acceptance_rate(p, q, verifier.law, kk)
+    print(f"{method:<8} {verifier.law:<7} {acc:>10.4f} {opt:>9.4f} {opt - acc:>8.1e}")
 
 # %% [markdown]
 # SpecHub's acceptance equals the optimum of its own (hub) draft law: its verifier is optimal for the
 # drafts it makes. `optimal_cut` returns the set H that certifies an optimum.
 
 # %%
-value, cut = st.optimal_cut(p, q, k, "iid")
+best = st.optimal_cut(p, q, "iid", k)
+value, cut = best.value, best.cut
 print("i.i.d. optimum", round(value, 4), "certified by a set of", int(np.count_nonzero(cut)), "tokens")
 
 # %% [markdown]
@@ -81,6 +82,6 @@ for method, verifier in st.VERIFIERS.items():
 # %%
 sim = st.simulate(p, q, "spechub", 2, n=20_000, seed=0)
 exact = st.acceptance_rate(p, q, "spechub", 2)
-low, high = sim.acceptance_interval(5.0)
-print(f"exact {exact:.4f}  simulated {sim.acceptance_estimate:.4f}  5-sigma interval [{low:.4f}, {high:.4f}]")
+low, high = sim.interval(5.0)
+print(f"exact {exact:.4f}  simulated {sim.estimate:.4f}  5-sigma interval [{low:.4f}, {high:.4f}]")
 assert low <= exact <= high

@@ -48,8 +48,8 @@ for vocab in vocabs:
     for m in methods:
         curves[m].append(np.mean(st.acceptance_rate(p, q, m, 2)))
     curves["single"].append(np.mean(st.acceptance_rate(p, q, "single", 1)))
-    curves["opt iid"].append(np.mean(st.optimal_acceptance_rate(p, q, 2, "iid")))
-    curves["opt wo"].append(np.mean(st.optimal_acceptance_rate(p, q, 2, "wo")))
+    curves["opt iid"].append(np.mean(st.optimal_acceptance_rate(p, q, "iid", 2)))
+    curves["opt wo"].append(np.mean(st.optimal_acceptance_rate(p, q, "wo", 2)))
 
 fig, ax = plt.subplots(figsize=(6, 4))
 for name, ys in curves.items():
@@ -76,8 +76,8 @@ rows = {}
 for k in ks:
     rows.setdefault("rrs", []).append(np.mean(st.acceptance_rate(p, q, "rrs" if k > 1 else "single", k)))
     rows.setdefault("kseq", []).append(np.mean(st.acceptance_rate(p, q, "kseq" if k > 1 else "single", k)))
-    rows.setdefault("opt iid", []).append(np.mean(st.optimal_acceptance_rate(p, q, k, "iid")))
-    rows.setdefault("opt wo", []).append(np.mean(st.optimal_acceptance_rate(p, q, k, "wo")))
+    rows.setdefault("opt iid", []).append(np.mean(st.optimal_acceptance_rate(p, q, "iid", k)))
+    rows.setdefault("opt wo", []).append(np.mean(st.optimal_acceptance_rate(p, q, "wo", k)))
 wo = [np.mean(st.acceptance_rate(p, q, "rrs_wo", k)) for k in (2, 3)]
 
 fig, ax = plt.subplots(figsize=(6, 4))
@@ -115,6 +115,6 @@ for vocab in (10, 100, 1000, 10_000, data.vocab_size):
     p_v = p_v[keep] / p_v[keep].sum(1, keepdims=True)
     q_v = q_v[keep] / q_v[keep].sum(1, keepdims=True)
     table[vocab] = {m: float(np.mean(st.acceptance_rate(p_v, q_v, m, 2))) for m in ("rrs", "rrs_wo", "spechub")}
-    table[vocab]["opt wo"] = float(np.mean(st.optimal_acceptance_rate(p_v, q_v, 2, "wo")))
+    table[vocab]["opt wo"] = float(np.mean(st.optimal_acceptance_rate(p_v, q_v, "wo", 2)))
 for vocab, row in table.items():
     print(f"V = {vocab:>6}: " + "  ".join(f"{m} {v:.3f}" for m, v in row.items()))

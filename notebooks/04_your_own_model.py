@@ -63,7 +63,7 @@ for t in (0.3, 0.6, 1.0):
     p, q = d.p[:n], d.q[:n]
     cells = [np.mean(st.acceptance_rate(p, q, "single", 1))]
     cells += [np.mean(st.acceptance_rate(p, q, m, 2)) for m in ("rrs", "rrs_wo", "spechub")]
-    cells.append(np.mean(st.optimal_acceptance_rate(p, q, 2, "wo")))
+    cells.append(np.mean(st.optimal_acceptance_rate(p, q, "wo", 2)))
     print(f"{t:>4} " + " ".join(f"{c:7.3f}" for c in cells))
 
 # %% [markdown]
@@ -78,9 +78,9 @@ tree = st.Tree.full(2, 15)
 for m in ("rrs", "rrs_wo", "spechub"):
     exact = st.tokens_per_step(tree, m, pool)
     sim = st.simulate_tree(tree, m, pool, n=3000, seed=0)
-    se = sim.standard_error
-    print(f"{m:<8} exact {exact:.3f}   simulated {sim.tokens_per_step_estimate:.3f} +/- {se:.3f}")
-    assert abs(exact - sim.tokens_per_step_estimate) < 5 * se
+    se = sim.se
+    print(f"{m:<8} exact {exact:.3f}   simulated {sim.estimate:.3f} +/- {se:.3f}")
+    assert abs(exact - sim.estimate) < 5 * se
 
 # %% [markdown]
 # The same numbers come from the command line: `spechub-theory tree --data my_data`.

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import validate
+from . import exact, validate
+from .drafts import DRAFT_LAWS
 from .verifiers import checked, row_groups
 
 #: Default ``max_cost`` of :func:`acceptance_rate`: rejected prefixes of the ``rrs_wo`` search at
@@ -14,7 +15,7 @@ from .verifiers import checked, row_groups
 MAX_COST = 1e9
 
 
-def acceptance_rate(p, q, method: str, k: int = 2, *, normalize: bool = False, strict: bool = False,
+def acceptance_rate(p, q, method: str, k: int | None = None, *, normalize: bool = False, strict: bool = False,
                     max_cost=MAX_COST):
     r"""Exact probability that the emitted token is one of the drafts, ``alpha = P(Y in {X_1..X_k})``.
 
@@ -23,10 +24,12 @@ def acceptance_rate(p, q, method: str, k: int = 2, *, normalize: bool = False, s
     p, q : array_like, shape (..., V)
         Target and draft distributions over the last axis; leading axes broadcast.
     method : str
-        ``"single"`` (k = 1), ``"rrs"``, ``"rrs_wo"``, ``"spechub"`` (k = 2), ``"kseq"``, ``"nss"``
-        or ``"greedy"``; each comes with its draft law (see :data:`spechub_theory.METHODS`).
-    k : int
-        Number of drafts.
+        ``"single"`` (k = 1), ``"rrs"``, ``"rrs_wo"``, ``"spechub"`` (k = 2), ``"kseq"``, ``"nss"``,
+        ``"greedy"``, or a method added by :func:`spechub_theory.register_verifier`; each comes with
+        its draft law (see :data:`spechub_theory.METHODS`).
+    k : int or None
+        Number of drafts; ``None``: the method's default, 2 (1 for ``single``, the only count it
+        supports; :attr:`spechub_theory.verifiers.Verifier.default_k`).
     normalize : bool
         Rescale rows that do not sum to 1 instead of rejecting them.
     strict : bool
@@ -37,9 +40,12 @@ def acceptance_rate(p, q, method: str, k: int = 2, *, normalize: bool = False, s
         drafts, ``spechub`` on a one-hot ``q`` is single-draft sampling on the hub (``alpha = p(a)``)
         and ``greedy`` with ``s <= k - 1`` drafts the whole support (``alpha = p(supp q)``).
     max_cost : float or None
-        Refuse a call whose estimated cost exceeds this (``None``: no limit). Only ``rrs_wo`` at
-        ``k >= 3`` has a cost beyond ``O(kV)`` per row: its search over rejected prefixes, estimated
-        by :func:`rrs_wo_search_size` and limited by default to :data:`MAX_COST`.
+        Refuse a call whose estimated cost exceeds this (``None``: no limit). Among the built-in
+        methods only ``rrs_wo`` at ``k >= 3`` has a cost beyond ``O(kV)`` per row: its search over
+        rejected prefixes, estimated by :func:`rrs_wo_search_size` and limited by default to
+        :data:`MAX_COST`. A registered method without a closed form is computed by enumerating its
+        chain over the draft law's tuples, whose cost in token steps
+        (:func:`spechub_theory.exact.enumeration_cost`) is held to the same limit.
 
     Returns
     -------
@@ -73,7 +79,7 @@ def acceptance_rate(p, q, method: str, k: int = 2, *, normalize: bool = False, s
     return validate.scalar_or_array(validate.probabilities(kept.sum(axis=-1), f"acceptance_rate({method!r}, k={k})"))
 
 
-def acceptance_by_position(p, q, method: str, k: int = 2, *, normalize: bool = False, strict: bool = False,
+def acceptance_by_position(p, q, method: str, k: int | None = None, *, normalize: bool = False, strict: bool = False,
                            max_cost=MAX_COST) -> np.ndarray:
     """Exact probability that the emitted token is kept as draft ``j``, ``j = 0..k-1``.
 
@@ -110,14 +116,30 @@ def acceptance_by_position(p, q, method: str, k: int = 2, *, normalize: bool = F
             work=f"rrs_wo at k = {k} over {p2.shape[0]} row(s) of V = {v:,} searches up to {prefixes:.3g} rejected "
                  f"prefixes (cost O(V^(k-1) log V) per row)",
             alternative=f"use k <= 2 (O(V log V)), simulate(p, q, 'rrs_wo', {k}, n=..., seed=...) for an estimate, "
-                        f"or optimal_acceptance_rate(p, q, {k}, 'wo') for the best any verifier reaches on this law",
+                        f"or optimal_acceptance_rate(p, q, 'wo', {k}) for the best any verifier reaches on this law",
         )
-    if len(groups) == 1 and groups[0][0] == k:
+    enumerate_rows = [g for g in groups if g[1].positions is None]
+    if enumerate_rows:  # no closed form: the chain is enumerated, at its stated cost
+        law = DRAFT_LAWS[verifier.law]
+        tuples = cost = 0
+        for k_row, _, rows in enumerate_rows:
+            t, c = exact.enumeration_cost(law, q2[rows], k_row)
+            tuples, cost = tuples + t, cost + c
+        validate.affordable(
+            cost, max_cost, name="method",
+            work=f"method {method!r} has no closed form; enumerating its chain on {tuples:,} draft tuples of the "
+                 f"{law.name!r} law over {p2.shape[0]} row(s) of V = {v:,} costs about {cost:.3g} token steps",
+            alternative=f"simulate(p, q, {method!r}, {k}, n=..., seed=...) for an estimate",
+        )
+    if len(groups) == 1 and groups[0][0] == k and verifier.positions is not None:
         kept = verifier.positions(p2, q2, k)
-    else:  # rows with fewer tokens than drafts: the law drafts all of them, later positions are never kept
-        kept = np.zeros((p2.shape[0], k))
+    else:  # rows with fewer tokens than drafts (the law drafts all of them; later positions are never
+        kept = np.zeros((p2.shape[0], k))  # kept), or a verifier without a closed form
         for k_row, row_verifier, rows in groups:
-            kept[rows, :k_row] = row_verifier.positions(p2[rows], q2[rows], k_row)
+            if row_verifier.positions is None:
+                kept[rows, :k_row] = exact.enumerated(row_verifier, DRAFT_LAWS[verifier.law], p2[rows], q2[rows], k_row)[1]
+            else:
+                kept[rows, :k_row] = row_verifier.positions(p2[rows], q2[rows], k_row)
     kept = validate.probabilities(kept, f"acceptance_by_position({method!r}, k={k})")
     return kept.reshape(p.shape[:-1] + (k,))
 

@@ -99,15 +99,15 @@ def run_optimum(vocab_iid: int = 152_064, vocab_wo: int = 32_000, repeats: int =
     p, q = process(target)[0], process(draft)[0]
     argsort = best_time(lambda: np.argsort(p / q), repeats)
     for k in (2, 4, 8):
-        t = best_time(lambda: optimal_acceptance_rate(p, q, k, "iid"), repeats)
+        t = best_time(lambda: optimal_acceptance_rate(p, q, "iid", k), repeats)
         lines.append(Timing(f"opt_iid k={k} (V={vocab_iid})", t, "np.argsort(p/q)", t / argsort, "<= 2x"))
     target, draft = llm_like_logits(4, vocab_wo, seed=seed + 1)
     p, q = process(target), process(draft)
     for k in (2, 3, 4):
-        t = best_time(lambda: optimal_acceptance_rate(p, q, k, "wo"), max(1, repeats // 2)) / 4
+        t = best_time(lambda: optimal_acceptance_rate(p, q, "wo", k), max(1, repeats // 2)) / 4
         lines.append(Timing(f"opt_wo k={k} (per position, V={vocab_wo})", t, "0.05 second", t / 0.05, "<= 1x"))
     p1, q1 = p[0], q[0]
-    cvx = best_time(lambda: otm(p1, q1, 2, "hub"), 1)
+    cvx = best_time(lambda: otm(p1, q1, "hub", 2), 1)
     tuples, probs = DRAFT_LAWS["hub"].enumerate(q1, 2)
     by_tuple, by_token = compact_constraints(membership(tuples, p1.size).tocoo())
     a_ub = sp.vstack([by_tuple, by_token]).tocsr()
@@ -201,7 +201,7 @@ def dense_lp_limit(k: int, budget: float = 30.0, seed: int = 0) -> tuple[int, fl
         target, draft = llm_like_logits(1, v, seed=seed)
         start = time.perf_counter()
         try:
-            otm(process(target)[0], process(draft)[0], k, "iid", form="dense")
+            otm(process(target)[0], process(draft)[0], "iid", k, form="dense")
         except ValueError:
             return (*best, f"V={v} exceeds otm's default limit of {MAX_LP_VARIABLES:,} variables")
         elapsed = time.perf_counter() - start

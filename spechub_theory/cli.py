@@ -59,12 +59,12 @@ def acceptance_table(vocab: int, positions: int, ks: list[int], temperature: flo
                 notes.append(f"rrs_wo at k = {k} costs O(V^{k - 1} log V) per position; use a smaller --vocab")
             else:
                 cells.append(f"{np.mean(acceptance_rate(p, q, name, k)):.4f}")
-        lines.append(f"{name:<10}{verifier.drafts:<8}" + "".join(f"{c:>9}" for c in cells))
-    for drafts, law in DRAFT_LAWS.items():
+        lines.append(f"{name:<10}{verifier.law:<8}" + "".join(f"{c:>9}" for c in cells))
+    for name, law in DRAFT_LAWS.items():
         cells = [
-            f"{np.mean(optimal_acceptance_rate(p, q, k, drafts)):.4f}" if law.supports(k) else "·" for k in ks
+            f"{np.mean(optimal_acceptance_rate(p, q, name, k)):.4f}" if law.supports(k) else "·" for k in ks
         ]
-        lines.append(f"{'optimum':<10}{drafts:<8}" + "".join(f"{c:>9}" for c in cells))
+        lines.append(f"{'optimum':<10}{name:<8}" + "".join(f"{c:>9}" for c in cells))
     lines.append("optimum: the best lossless verifier for the draft law (OTM value, subset form)")
     lines.append("· the method is not defined for this k")
     lines.extend(f"— {note}" for note in dict.fromkeys(notes))

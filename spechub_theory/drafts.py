@@ -69,6 +69,16 @@ class DraftLaw:
         """Whether the law is defined for ``k`` drafts."""
         return k >= 1
 
+    @property
+    def k_values(self) -> str:
+        """The draft counts :meth:`supports`, in words for messages (``"any"``, or e.g. ``"2"``)."""
+        return "any"
+
+    @property
+    def default_k(self) -> int:
+        """The ``k`` a call with ``k=None`` gets: 2 where supported, else the smallest supported."""
+        return next(k for k in (2, 1, *range(3, 257)) if self.supports(k))
+
     def drafted(self, support: int, k: int) -> int:
         """How many drafts the law makes when ``k`` are asked of a row of ``q`` with ``support`` tokens of
         positive mass: ``k`` when ``support >= min_support(k)``, else all ``support`` tokens (a law that
@@ -188,6 +198,10 @@ class Hub(DraftLaw):
     def supports(self, k):
         return k == 2
 
+    @property
+    def k_values(self):
+        return "2"
+
     def sample(self, q, k, rng, n):
         a = top_tokens(q, 1)[0]
         if k == 1:  # a one-hot row (Hub.drafted): the hub alone
@@ -260,3 +274,106 @@ DRAFT_LAWS: dict[str, DraftLaw] = {
     "hub": Hub("hub"),
     "greedy": Greedy("greedy"),
 }
+
+
+#: Names the tree package uses for its own sibling laws, which a registered law may not take.
+RESERVED_LAW_NAMES = frozenset({"top"})
+#: The laws that ship with the library (:func:`register_draft_law` cannot replace them).
+BUILT_IN_LAWS = frozenset(DRAFT_LAWS)
+
+
+def _probe_rows(v: int = 4) -> list[np.ndarray]:
+    """Draft laws for checking a new law or verifier: distinct masses, a zero, a near-uniform row."""
+    return [np.array([0.4, 0.3, 0.2, 0.1])[:v] / np.array([0.4, 0.3, 0.2, 0.1])[:v].sum(),
+            np.array([0.0, 0.5, 0.3, 0.2])[:v] / np.array([0.0, 0.5, 0.3, 0.2])[:v].sum(),
+            np.array([0.26, 0.25, 0.25, 0.24])[:v] / np.array([0.26, 0.25, 0.25, 0.24])[:v].sum()]
+
+
+def register_draft_law(law: DraftLaw, *, replace: bool = False) -> DraftLaw:
+    """Add a draft law to :data:`DRAFT_LAWS` under ``law.name``, after checking it on small cases.
+
+    ``law`` is an instance of a subclass of :class:`DraftLaw` that defines :meth:`~DraftLaw.sample`,
+    :meth:`~DraftLaw.enumerate` and :meth:`~DraftLaw.tuple_count`, and may define
+    :meth:`~DraftLaw.min_support` (the tokens of positive mass ``k`` drafts need; a row with fewer is
+    drafted in full, :meth:`~DraftLaw.drafted`), :meth:`~DraftLaw.supports`, and its own
+    :meth:`~DraftLaw.optimum`. Without one the optimum is the subset form by enumeration of the law's
+    support (``O(2^m m)`` for ``m`` tokens of positive mass), and ``solver="lp"`` solves the OTM LP
+    of the enumerated law; no other law's formula is ever used.
+
+    Before it is added, on three rows of ``q`` at ``V = 4`` and every supported ``k <= 3``:
+    :meth:`~DraftLaw.enumerate` must list tuples of tokens of positive mass with probabilities
+    summing to 1, as many as :meth:`~DraftLaw.tuple_count` says; 4,000 tuples from
+    :meth:`~DraftLaw.sample` (seeded) must lie in that list with frequencies within six standard
+    errors (plus 0.005) of the probabilities; and an own :meth:`~DraftLaw.optimum` must equal the
+    subset form by enumeration to 1e-9. Each failure is a ``ValueError`` naming what is wrong.
+
+    Parameters
+    ----------
+    law : DraftLaw
+    replace : bool
+        Replace a law registered earlier under the same name (never a built-in one).
+
+    Returns
+    -------
+    DraftLaw
+        ``law``, now ``DRAFT_LAWS[law.name]``.
+    """
+    if not isinstance(law, DraftLaw):
+        raise ValueError(f"law: expected an instance of a DraftLaw subclass, got {type(law).__name__}")
+    name = law.name
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"law: its name must be a Python identifier, got {name!r}")
+    if name in BUILT_IN_LAWS or name in RESERVED_LAW_NAMES:
+        raise ValueError(f"law: {name!r} is a built-in draft law's name; choose another")
+    if name in DRAFT_LAWS and not replace:
+        raise ValueError(f"law: a draft law {name!r} is already registered; pass replace=True to replace it")
+    for method in ("sample", "enumerate", "tuple_count"):
+        if getattr(type(law), method) is getattr(DraftLaw, method):
+            raise ValueError(f"law: {type(law).__name__} does not define {method}(), which every draft law needs")
+    ks = [k for k in (1, 2, 3) if law.supports(k)] or [law.default_k]
+    for q in _probe_rows():
+        support = int(np.count_nonzero(q > 0))
+        for k in ks:
+            _probe_law(law, q, law.drafted(support, k), support)
+    DRAFT_LAWS[name] = law
+    return law
+
+
+def _probe_law(law: DraftLaw, q: np.ndarray, k: int, support: int) -> None:
+    where = f"at q = {np.round(q, 4).tolist()}, k = {k}"
+    tuples, probs = law.enumerate(q, k)
+    tuples, probs = np.asarray(tuples), np.asarray(probs, dtype=np.float64)
+    if tuples.ndim != 2 or tuples.shape[1] != k or probs.shape != (tuples.shape[0],):
+        raise ValueError(f"law: enumerate() {where} returned tuples of shape {tuples.shape} and probabilities of shape "
+                         f"{probs.shape}; expected (m, {k}) and (m,)")
+    if not np.issubdtype(tuples.dtype, np.integer) or np.any(q[np.clip(tuples, 0, q.size - 1)] <= 0) \
+            or np.any((tuples < 0) | (tuples >= q.size)):
+        raise ValueError(f"law: enumerate() {where} lists a token outside the support of q")
+    if np.any(probs < 0) or abs(probs.sum() - 1.0) > 1e-9:
+        raise ValueError(f"law: enumerate() {where} gives probabilities summing to {probs.sum():.12g}, not 1")
+    if law.tuple_count(support, k) != len(tuples):
+        raise ValueError(f"law: tuple_count({support}, {k}) = {law.tuple_count(support, k)} but enumerate() {where} "
+                         f"lists {len(tuples)} tuples")
+    n = 4000
+    drawn = np.asarray(law.sample(q, k, np.random.default_rng(0), n))
+    if drawn.shape != (n, k):
+        raise ValueError(f"law: sample(q, {k}, rng, {n}) {where} returned shape {drawn.shape}, expected ({n}, {k})")
+    index = {tuple(t): i for i, t in enumerate(tuples.tolist())}
+    hits = [index.get(tuple(t), -1) for t in drawn.tolist()]
+    if min(hits) < 0:
+        raise ValueError(f"law: sample() {where} drew {drawn[hits.index(-1)].tolist()}, a tuple enumerate() does not list")
+    freq = np.bincount(hits, minlength=len(tuples)) / n
+    bound = 6 * np.sqrt(probs * (1 - probs) / n) + 0.005
+    if np.any(np.abs(freq - probs) > bound):
+        worst = int(np.argmax(np.abs(freq - probs) - bound))
+        raise ValueError(f"law: sample() {where} drew {tuples[worst].tolist()} with frequency {freq[worst]:.4f} where "
+                         f"enumerate() gives it probability {probs[worst]:.4f}")
+    if type(law).optimum is not DraftLaw.optimum:
+        from .optimal.subset import enumerated_cut
+
+        p = np.array([0.1, 0.2, 0.3, 0.4])[: q.size]
+        p = p / p.sum()
+        own, reference = law.optimum(p, q, k)[0], enumerated_cut(p, q, tuples, probs)[0]
+        if abs(own - reference) > 1e-9:
+            raise ValueError(f"law: optimum() {where}, p = {p.tolist()} gives {own!r} but the subset form by enumeration "
+                             f"of the law gives {reference!r}")

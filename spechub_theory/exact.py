@@ -33,16 +33,16 @@ def first_positions(drafts: np.ndarray, v: int) -> np.ndarray:
     return first
 
 
-def chain_outcome(verifier: Verifier, drafts: np.ndarray, p: np.ndarray, q: np.ndarray):
+def chain_outcome(verifier: Verifier, drafts: np.ndarray, p: np.ndarray, q: np.ndarray, **prepared):
     """The exact law of ``Y`` given the drafts, and the probability that ``Y`` is kept as draft ``j``.
 
     A step that keeps draft ``j`` counts for position ``j``; a law that lands on a drafted token
-    counts for the first position holding it.
+    counts for the first position holding it. ``prepared``: :meth:`Verifier.prepared` at ``(p, q)``.
     """
     law = np.zeros_like(p)
     kept = np.zeros(len(drafts))
     reach = 1.0
-    for accept, emit in verifier.chain(drafts, p, q):
+    for accept, emit in verifier.chain(drafts, p, q, **prepared):
         if isinstance(emit, np.ndarray):
             law += reach * accept * emit
         else:
@@ -67,7 +67,7 @@ def enumeration_cost(law, q: np.ndarray, k: int) -> tuple[int, float]:
 def _enumerate(p, q, method, k, normalize, strict, max_cost):
     """``(law, by_position)`` per row, shapes ``(..., V)`` and ``(..., k)``."""
     p, q, verifier, k = checked(p, q, method, k, normalize=normalize, strict=strict)
-    law = DRAFT_LAWS[verifier.drafts]
+    law = DRAFT_LAWS[verifier.law]
     v = p.shape[-1]
     p2, q2 = p.reshape(-1, v), q.reshape(-1, v)
     tuples, cost = enumeration_cost(law, q2, k)
@@ -82,15 +82,26 @@ def _enumerate(p, q, method, k, normalize, strict, max_cost):
     laws = np.zeros_like(p2)
     positions = np.zeros((p2.shape[0], k))
     for k_row, row_verifier, rows in row_groups(verifier, q2, k):
-        for row in rows:
-            for drafts, prob in zip(*law.enumerate(q2[row], k_row)):
-                y, kept = chain_outcome(row_verifier, drafts, p2[row], q2[row])
-                laws[row] += prob * y
-                positions[row, :k_row] += prob * kept
+        laws[rows], positions[rows, :k_row] = enumerated(row_verifier, law, p2[rows], q2[rows], k_row)
     return laws.reshape(p.shape), positions.reshape(p.shape[:-1] + (k,))
 
 
-def output_distribution(p, q, method: str, k: int = 2, *, normalize: bool = False, strict: bool = False,
+def enumerated(verifier: Verifier, law, p: np.ndarray, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The law of ``Y`` and ``P(kept as draft j)`` per row of the validated ``(n, V)`` arrays, shapes
+    ``(n, V)`` and ``(n, k)``, by enumerating ``law``'s ``k``-tuples and ``verifier``'s chain on each
+    (trusted arguments: every row has the support ``k`` drafts need; the cost is the caller's to check)."""
+    laws = np.zeros_like(p)
+    positions = np.zeros((p.shape[0], k))
+    for row in range(p.shape[0]):
+        prepared = verifier.prepared(p[row], q[row], k)
+        for drafts, prob in zip(*law.enumerate(q[row], k)):
+            y, kept = chain_outcome(verifier, drafts, p[row], q[row], **prepared)
+            laws[row] += prob * y
+            positions[row] += prob * kept
+    return laws, positions
+
+
+def output_distribution(p, q, method: str, k: int | None = None, *, normalize: bool = False, strict: bool = False,
                         max_cost=MAX_COST) -> np.ndarray:
     """Exact law of the token a verifier emits, by enumeration of drafts and rejection branches.
 
@@ -103,8 +114,8 @@ def output_distribution(p, q, method: str, k: int = 2, *, normalize: bool = Fals
         Target and draft distributions.
     method : str
         A method name of :func:`spechub_theory.acceptance_rate`.
-    k : int
-        Number of drafts. A row of ``q`` with fewer tokens of positive mass than the draft law needs
+    k : int or None
+        Number of drafts; ``None``: the method's default (2; 1 for ``single``). A row of ``q`` with fewer tokens of positive mass than the draft law needs
         is enumerated with the drafts the law makes there (all of them), as in
         :func:`spechub_theory.acceptance_rate`; ``strict=True`` refuses it instead.
     max_cost : float or None
@@ -125,7 +136,7 @@ def output_distribution(p, q, method: str, k: int = 2, *, normalize: bool = Fals
     return _enumerate(p, q, method, k, normalize, strict, max_cost)[0]
 
 
-def enumerated_acceptance_rate(p, q, method: str, k: int = 2, *, normalize: bool = False, strict: bool = False,
+def enumerated_acceptance_rate(p, q, method: str, k: int | None = None, *, normalize: bool = False, strict: bool = False,
                                max_cost=MAX_COST):
     """``P(Y in drafts)`` by the same enumeration as :func:`output_distribution`.
 
@@ -135,7 +146,7 @@ def enumerated_acceptance_rate(p, q, method: str, k: int = 2, *, normalize: bool
     return validate.scalar_or_array(_enumerate(p, q, method, k, normalize, strict, max_cost)[1].sum(axis=-1))
 
 
-def enumerated_acceptance_by_position(p, q, method: str, k: int = 2, *, normalize: bool = False,
+def enumerated_acceptance_by_position(p, q, method: str, k: int | None = None, *, normalize: bool = False,
                                       strict: bool = False, max_cost=MAX_COST) -> np.ndarray:
     """``P(Y is kept as draft j)`` for ``j = 0..k-1`` by enumeration, shape ``(..., k)``.
 

@@ -19,6 +19,8 @@ class Simulation:
 
     ``counts[y]`` counts the emitted token ``y``; ``kept[j]`` the draws whose token was kept as
     draft ``j`` (see :func:`spechub_theory.acceptance_by_position`), summing to ``accepted``.
+    ``estimate`` is the acceptance rate it estimates and ``se`` its standard error, the names every
+    estimate of the library uses (:class:`spechub_theory.TreeSimulation`, :class:`spechub_theory.TreeEstimate`).
     """
 
     method: str
@@ -29,13 +31,19 @@ class Simulation:
     kept: np.ndarray
 
     @property
-    def acceptance_estimate(self) -> float:
+    def estimate(self) -> float:
         """The empirical acceptance rate ``accepted / n`` (an estimate, not an exact value)."""
         return self.accepted / self.n
 
-    def acceptance_interval(self, z: float = 5.0) -> tuple[float, float]:
+    @property
+    def se(self) -> float:
+        """The standard error of :attr:`estimate`, ``sqrt(a (1 - a) / n)`` at ``a = estimate``."""
+        a = self.estimate
+        return math.sqrt(a * (1.0 - a) / self.n)
+
+    def interval(self, z: float = 5.0) -> tuple[float, float]:
         """Wilson score interval for the acceptance rate at ``z`` standard deviations."""
-        phat, n = self.acceptance_estimate, self.n
+        phat, n = self.estimate, self.n
         centre = (phat + z * z / (2 * n)) / (1 + z * z / n)
         half = z * math.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n)) / (1 + z * z / n)
         lo = 0.0 if self.accepted == 0 else max(0.0, centre - half)
@@ -66,7 +74,7 @@ def _walk(steps, drafts, uniforms, rng):
     return tokens, kept
 
 
-def simulate(p, q, method: str, k: int = 2, n: int = 10_000, seed=None, *, normalize: bool = False,
+def simulate(p, q, method: str, k: int | None = None, n: int = 10_000, seed=None, *, normalize: bool = False,
              strict: bool = False) -> Simulation:
     """Sample ``n`` positions: draw drafts from the method's law and run its verifier procedure.
 
@@ -74,10 +82,10 @@ def simulate(p, q, method: str, k: int = 2, n: int = 10_000, seed=None, *, norma
     ----------
     p, q : array_like, shape (V,)
         Target and draft distributions of one position.
-    method, k : str, int
-        As in :func:`spechub_theory.acceptance_rate`. On a ``q`` with fewer tokens of positive mass
-        than the draft law needs for ``k`` drafts, the law drafts all of them (as in
-        :func:`spechub_theory.acceptance_rate`; ``kept`` is 0 beyond); ``strict=True`` refuses it.
+    method, k : str, int or None
+        As in :func:`spechub_theory.acceptance_rate` (``k=None``: the method's default). On a ``q``
+        with fewer tokens of positive mass than the draft law needs for ``k`` drafts, the law drafts
+        all of them (as there; ``kept`` is 0 beyond); ``strict=True`` refuses it.
     n : int
         Number of independent positions.
     seed : int, SeedSequence or numpy.random.Generator
@@ -87,7 +95,8 @@ def simulate(p, q, method: str, k: int = 2, n: int = 10_000, seed=None, *, norma
     -------
     Simulation
         ``accepted`` (how often ``Y`` was a draft), ``counts`` of emitted tokens (shape ``(V,)``),
-        ``kept`` per draft position (shape ``(k,)``), ``acceptance_estimate`` and a Wilson interval.
+        ``kept`` per draft position (shape ``(k,)``), the ``estimate`` of the acceptance rate, its
+        standard error ``se`` and a Wilson ``interval``.
     """
     p, q, verifier, k = checked(p, q, method, k, normalize=normalize, strict=strict)
     if p.ndim != 1:
@@ -95,7 +104,7 @@ def simulate(p, q, method: str, k: int = 2, n: int = 10_000, seed=None, *, norma
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n: expected a positive integer number of samples, got {n!r}")
     rng = validate.rng(seed)
-    tokens, kept = run_chains(verifier, DRAFT_LAWS[verifier.drafts], p, q, k, int(n), rng)
+    tokens, kept = run_chains(verifier, DRAFT_LAWS[verifier.law], p, q, k, int(n), rng)
     counts, kept_counts = np.bincount(tokens, minlength=p.size), np.bincount(kept[kept >= 0], minlength=k)
     return Simulation(method, k, int(n), int((kept >= 0).sum()), counts, kept_counts)
 

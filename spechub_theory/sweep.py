@@ -111,7 +111,7 @@ def chunk_values(data, lo: int, hi: int, cells, top_p=None, optimum: bool = True
         p, q = rows[t]
         acceptance[i] = acceptance_rate(p, q, method, k)
         if optimum:
-            best[i] = optimal_acceptance_rate(p, q, k, VERIFIERS[method].drafts)
+            best[i] = optimal_acceptance_rate(p, q, VERIFIERS[method].law, k)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"lo": lo, "hi": hi, "acceptance": acceptance, "optimum": best, "peak_rss_mb": peak}
 
@@ -287,7 +287,7 @@ def assemble(results, cells, optimum: bool, per_position: bool, *, positions: in
     if per_position:
         frames = []
         for i, (method, kk, t) in enumerate(cells):
-            frame = {"method": method, "k": kk, "temperature": t, "law": VERIFIERS[method].drafts,
+            frame = {"method": method, "k": kk, "temperature": t, "law": VERIFIERS[method].law,
                      "position": np.arange(n), "acceptance": acc[i]}
             if optimum:
                 frame["optimum"] = best[i]
@@ -296,7 +296,7 @@ def assemble(results, cells, optimum: bool, per_position: bool, *, positions: in
     else:
         rows = []
         for i, (method, kk, t) in enumerate(cells):
-            row = {"method": method, "k": kk, "temperature": t, "law": VERIFIERS[method].drafts, "positions": n,
+            row = {"method": method, "k": kk, "temperature": t, "law": VERIFIERS[method].law, "positions": n,
                    "acceptance": float(acc[i].mean()), "acceptance_se": _se(acc[i])}
             if optimum:
                 row.update(optimum=float(best[i].mean()), optimum_se=_se(best[i]))

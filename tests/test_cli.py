@@ -17,7 +17,7 @@ def test_table_rows_are_the_library_values(capsys):
     assert rows["spechub"] == ["·", f"{acceptance_rate(p, q, 'spechub', 2).mean():.4f}"]
     assert rows["rrs_wo"][1] == f"{acceptance_rate(p, q, 'rrs_wo', 2).mean():.4f}"
     assert rows["single"][0] == f"{np.minimum(p, q).sum(-1).mean():.4f}"
-    assert optimum["wo"][1] == f"{optimal_acceptance_rate(p, q, 2, 'wo').mean():.4f}"
+    assert optimum["wo"][1] == f"{optimal_acceptance_rate(p, q, 'wo', 2).mean():.4f}"
     assert optimum["hub"] == ["·", rows["spechub"][1]]
 
 

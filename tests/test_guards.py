@@ -88,7 +88,7 @@ def test_max_cost_lifts_or_lowers_the_limit():
 def test_max_cost_itself_is_checked(bad):
     for call in (lambda: acceptance_rate(P3, Q3, "rrs", 2, max_cost=bad),
                  lambda: output_distribution(P3, Q3, "rrs", 2, max_cost=bad),
-                 lambda: otm(P3, Q3, 2, "hub", max_cost=bad)):
+                 lambda: otm(P3, Q3, "hub", 2, max_cost=bad)):
         with pytest.raises(ValueError, match=r"^max_cost: expected a positive number or None"):
             call()
 
@@ -96,23 +96,23 @@ def test_max_cost_itself_is_checked(bad):
 def test_otm_refuses_an_lp_it_cannot_solve_before_enumerating_it():
     # 3^12 = 531,441 i.i.d. tuples of at most 3 distinct tokens: the compact LP would have ~1.6M variables.
     with pytest.raises(ValueError, match=r"^k: the compact OTM LP of the 'iid' law at k = 12 \(3\^12 draft tuples; "
-                                         r"1,594,323 variables.*max_cost=5e\+05.*optimal_acceptance_rate\(p, q, 12, 'iid'\)"):
-        quick(otm, P3, Q3, 12, "iid")
+                                         r"1,594,323 variables.*max_cost=5e\+05.*optimal_acceptance_rate\(p, q, 'iid', 12\)"):
+        quick(otm, P3, Q3, "iid", 12)
     # the dense LP counts tuples times V
     v = 100
     flat = np.full(v, 1 / v)
     with pytest.raises(ValueError, match=r"^k: the dense OTM LP .*1,000,000 variables.*or form='compact'"):
-        quick(otm, flat, flat, 2, "iid", form="dense")
+        quick(otm, flat, flat, "iid", 2, form="dense")
     # the solver="lp" route counts every row
     with pytest.raises(ValueError, match=r"^k: the compact OTM LP .* over 2 row\(s\)"):
-        quick(optimal_acceptance_rate, np.tile(flat, (2, 1)), flat, 3, "iid", solver="lp", max_cost=1e6)
+        quick(optimal_acceptance_rate, np.tile(flat, (2, 1)), flat, "iid", 3, solver="lp", max_cost=1e6)
 
 
 def test_otm_under_the_limit_or_with_it_lifted_solves():
-    assert otm(P3, Q3, 2, "hub", max_cost=None).value == pytest.approx(0.9, abs=1e-9)
-    assert optimal_acceptance_rate(P3, Q3, 3, "iid", solver="lp") == pytest.approx(optimal_acceptance_rate(P3, Q3, 3, "iid"), abs=1e-7)
+    assert otm(P3, Q3, "hub", 2, max_cost=None).value == pytest.approx(0.9, abs=1e-9)
+    assert optimal_acceptance_rate(P3, Q3, "iid", 3, solver="lp") == pytest.approx(optimal_acceptance_rate(P3, Q3, "iid", 3), abs=1e-7)
     with pytest.raises(ValueError, match=r"^k: the compact OTM LP of the 'hub' law at k = 2 \(2 x \(3 - 1\) draft tuples; 8 variables"):
-        otm(P3, Q3, 2, "hub", max_cost=7)
+        otm(P3, Q3, "hub", 2, max_cost=7)
 
 
 # --- item 3: the enumeration asks the draft law for its support size --------------------------
@@ -169,10 +169,10 @@ def test_rounding_is_still_clipped(monkeypatch):
 
 def test_an_optimum_beyond_rounding_is_an_internal_error(monkeypatch):
     monkeypatch.setattr(type(DRAFT_LAWS["iid"]), "optimum", lambda self, p, q, k, max_cost=None: (1.25, np.zeros(p.size, dtype=bool)))
-    with pytest.raises(RuntimeError, match=r"^internal error: optimal_cut\(k=2, drafts='iid'\) computed 1\.25"):
-        optimal_cut(P3, Q3, 2, "iid")
+    with pytest.raises(RuntimeError, match=r"^internal error: optimal_cut\(law='iid', k=2\) computed 1\.25"):
+        optimal_cut(P3, Q3, "iid", 2)
     with pytest.raises(RuntimeError, match=r"^internal error"):
-        optimal_acceptance_rate(P3, Q3, 2, "iid")
+        optimal_acceptance_rate(P3, Q3, "iid", 2)
 
 
 # --- item 5: a law that cannot draft the branching is refused before any model runs -----------
@@ -204,8 +204,8 @@ def test_the_lp_solvers_print_nothing():
         "from spechub_theory import otm\n"
         "from spechub_theory.bench import dense_lp_limit\n"
         "print('start')\n"
-        "otm([0.2, 0.3, 0.5], [0.5, 0.3, 0.2], 2, 'iid')\n"
-        "otm([0.2, 0.3, 0.5], [0.5, 0.3, 0.2], 2, 'hub', form='dense')\n"
+        "otm([0.2, 0.3, 0.5], [0.5, 0.3, 0.2], 'iid', 2)\n"
+        "otm([0.2, 0.3, 0.5], [0.5, 0.3, 0.2], 'hub', 2, form='dense')\n"
         "dense_lp_limit(2, budget=0.0)\n"
         "print('end')\n"
     )

@@ -21,9 +21,9 @@ from spechub_theory.optimal.subset import containment
 LAWS = [("iid", 1), ("iid", 2), ("iid", 3), ("wo", 2), ("wo", 3), ("hub", 2), ("greedy", 2), ("greedy", 3)]
 
 
-def brute_force(p, q, k, drafts):
+def brute_force(p, q, k, law):
     """``1 + min over all 2^V token sets H of p(H) - P(all drafts in H)``, from the enumerated law."""
-    tuples, probs = DRAFT_LAWS[drafts].enumerate(q, k)
+    tuples, probs = DRAFT_LAWS[law].enumerate(q, k)
     best = 0.0
     for bits in itertools.product([False, True], repeat=p.size):
         h = np.array(bits)
@@ -31,24 +31,25 @@ def brute_force(p, q, k, drafts):
     return 1.0 + best
 
 
-def _pairs(drafts, k, max_v=6):
-    return draft_pairs(max_v=max_v, min_support=DRAFT_LAWS[drafts].min_support(k))
+def _pairs(law, k, max_v=6):
+    return draft_pairs(max_v=max_v, min_support=DRAFT_LAWS[law].min_support(k))
 
 
-@pytest.mark.parametrize("drafts,k", LAWS)
+@pytest.mark.parametrize("law,k", LAWS)
 @settings(max_examples=25)
 @given(data=st.data())
-def test_subset_form_lp_and_brute_force_agree(drafts, k, data):
-    p, q = data.draw(_pairs(drafts, k, max_v=6 if k < 3 else 5))
-    value, cut = optimal_cut(p, q, k, drafts)
-    assert value == pytest.approx(brute_force(p, q, k, drafts), abs=1e-10)
-    tuples, probs = DRAFT_LAWS[drafts].enumerate(q, k)
+def test_subset_form_lp_and_brute_force_agree(law, k, data):
+    p, q = data.draw(_pairs(law, k, max_v=6 if k < 3 else 5))
+    best = optimal_cut(p, q, law, k)
+    value, cut = best.value, best.cut
+    assert value == pytest.approx(brute_force(p, q, k, law), abs=1e-10)
+    tuples, probs = DRAFT_LAWS[law].enumerate(q, k)
     # The returned set certifies the value.
     assert 1 + p[cut].sum() - probs[cut[tuples].all(axis=1)].sum() == pytest.approx(value, abs=1e-10)
     for form in ("compact", "dense"):
-        result = otm(p, q, k, drafts, form=form)
+        result = otm(p, q, law, k, form=form)
         assert result.value == pytest.approx(value, abs=1e-7)
-        plan = result.plan.toarray() if form == "compact" else result.plan
+        plan = result.plan.toarray()  # a csr_matrix whatever the form
         np.testing.assert_allclose(plan.sum(axis=1), result.probabilities, atol=1e-7)
         np.testing.assert_allclose(plan.sum(axis=0), p, atol=1e-7)
         assert plan.min() >= 0
@@ -63,14 +64,14 @@ def test_subset_form_lp_and_brute_force_agree(drafts, k, data):
 def test_prefix_rule_for_draws_without_replacement(pq, k):
     """No counterexample to the p/q prefix rule for wo drafts over all 2^V sets (V <= 8)."""
     p, q = pq
-    assert optimal_acceptance_rate(p, q, k, "wo") == pytest.approx(brute_force(p, q, k, "wo"), abs=1e-10)
+    assert optimal_acceptance_rate(p, q, "wo", k) == pytest.approx(brute_force(p, q, k, "wo"), abs=1e-10)
 
 
 @settings(max_examples=40)
 @given(pq=draft_pairs(max_v=8, min_support=3))
 def test_verifiers_sit_below_their_optimum(pq):
     p, q = pq
-    opt = {d: optimal_acceptance_rate(p, q, 2, d) for d in ("iid", "wo", "hub", "greedy")}
+    opt = {d: optimal_acceptance_rate(p, q, d, 2) for d in ("iid", "wo", "hub", "greedy")}
     tol = 1e-12
     assert acceptance_rate(p, q, "rrs", 2) <= opt["iid"] + tol
     assert acceptance_rate(p, q, "kseq", 2) <= opt["iid"] + tol
@@ -79,19 +80,19 @@ def test_verifiers_sit_below_their_optimum(pq):
     assert opt["iid"] <= opt["wo"] + tol
     assert acceptance_rate(p, q, "spechub", 2) == pytest.approx(opt["hub"], abs=tol)
     assert acceptance_rate(p, q, "greedy", 2) == pytest.approx(opt["greedy"], abs=tol)
-    assert acceptance_rate(p, q, "rrs_wo", 3) <= optimal_acceptance_rate(p, q, 3, "wo") + tol
-    assert acceptance_rate(p, q, "greedy", 3) == pytest.approx(optimal_acceptance_rate(p, q, 3, "greedy"), abs=tol)
+    assert acceptance_rate(p, q, "rrs_wo", 3) <= optimal_acceptance_rate(p, q, "wo", 3) + tol
+    assert acceptance_rate(p, q, "greedy", 3) == pytest.approx(optimal_acceptance_rate(p, q, "greedy", 3), abs=tol)
 
 
-@pytest.mark.parametrize("drafts,k", LAWS)
+@pytest.mark.parametrize("law,k", LAWS)
 @settings(max_examples=25)
 @given(data=st.data())
-def test_optimum_is_below_the_membership_bound(drafts, k, data):
+def test_optimum_is_below_the_membership_bound(law, k, data):
     """alpha* <= sum_x min(p(x), P(x is drafted)): a token is emitted as a draft only when drafted."""
-    p, q = data.draw(_pairs(drafts, k))
-    tuples, probs = DRAFT_LAWS[drafts].enumerate(q, k)
+    p, q = data.draw(_pairs(law, k))
+    tuples, probs = DRAFT_LAWS[law].enumerate(q, k)
     drafted = np.array([probs[(tuples == x).any(axis=1)].sum() for x in range(p.size)])
-    assert optimal_acceptance_rate(p, q, k, drafts) <= np.minimum(p, drafted).sum() + 1e-12
+    assert optimal_acceptance_rate(p, q, law, k) <= np.minimum(p, drafted).sum() + 1e-12
 
 
 @settings(max_examples=60)
@@ -136,7 +137,7 @@ def test_hub_lp_is_compact_at_llm_scale():
 
     target, draft = llm_like_logits(1, 4000, seed=2)
     p, q = process(target)[0], process(draft)[0]
-    result = otm(p, q, 2, "hub")
+    result = otm(p, q, "hub", 2)
     assert result.plan.nnz <= 4 * 4000 + 2 * 4000
     assert result.value == pytest.approx(acceptance_rate(p, q, "spechub", 2), abs=1e-7)
 
@@ -146,15 +147,16 @@ def test_dense_lp_with_tiny_marginal_entries():
     # row was kept; the dense form drops it.
     p = np.array([1 - 3e-12, 1e-12, 1e-12, 1e-12])
     q = np.array([0.25, 0.25, 0.25, 0.25])
-    result = otm(p, q, 2, "iid", form="dense")
-    assert result.value == pytest.approx(optimal_acceptance_rate(p, q, 2, "iid"), abs=1e-7)
+    result = otm(p, q, "iid", 2, form="dense")
+    assert result.value == pytest.approx(optimal_acceptance_rate(p, q, "iid", 2), abs=1e-7)
 
 
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        ({"drafts": "uniform"}, r"^drafts: unknown drafts 'uniform'"),
-        ({"drafts": "hub", "k": 3}, r"^k: the 'hub' draft law is defined for k = 2 only"),
+        ({"law": "uniform"}, r"^law: unknown law 'uniform'"),
+        ({"law": "hub", "k": 3}, r"^k: the 'hub' draft law is defined for k = 2 only"),
+        ({"law": 2}, r"^law: unknown law 2"),  # the old order (k before the law) is refused, not misread
         ({"solver": "magic"}, r"^solver: unknown solver"),
         ({"k": 0}, r"^k: the number of drafts must be at least 1"),
     ],
@@ -167,10 +169,10 @@ def test_bad_optimum_arguments(kwargs, match):
 def test_batched_optimum_and_lp_solver_agree():
     rng = np.random.default_rng(8)
     p, q = rng.dirichlet(np.ones(5), size=(2, 3)), rng.dirichlet(np.ones(5), size=(2, 3))
-    for drafts in ("iid", "wo", "hub"):
-        sub = optimal_acceptance_rate(p, q, 2, drafts)
+    for law in ("iid", "wo", "hub"):
+        sub = optimal_acceptance_rate(p, q, law, 2)
         assert sub.shape == (2, 3)
-        np.testing.assert_allclose(optimal_acceptance_rate(p, q, 2, drafts, solver="lp"), sub, atol=1e-7)
+        np.testing.assert_allclose(optimal_acceptance_rate(p, q, law, 2, solver="lp"), sub, atol=1e-7)
 
 
 @pytest.mark.slow
@@ -193,5 +195,5 @@ def test_prefix_rule_for_draws_without_replacement_on_continuous_random_laws():
         sets = np.array(list(itertools.product([False, True], repeat=v)))
         inside = sets[:, tuples].all(axis=2)  # (2^V, tuples): every draft of the tuple is in H
         brute = 1.0 + min(0.0, float((sets @ p - inside @ probs).min()))
-        worst = max(worst, abs(optimal_acceptance_rate(p, q, k, "wo") - brute))
+        worst = max(worst, abs(optimal_acceptance_rate(p, q, "wo", k) - brute))
         assert worst < 1e-9, (case, p, q, k)

@@ -38,7 +38,7 @@ def test_hand_derived_values():
     # draft only where p has mass on it, and emitting Y ~ p attains it (every token of q is drafted).
     for law, k in (("wo", 3), ("greedy", 3), ("greedy", 5), ("hub", 2)):
         q = ONE_HOT if law == "hub" else Q2
-        assert optimal_acceptance_rate(P, q, k, law) == pytest.approx(P[q > 0].sum(), abs=1e-12)
+        assert optimal_acceptance_rate(P, q, law, k) == pytest.approx(P[q > 0].sum(), abs=1e-12)
 
 
 def _short_rows(rng, v, count):
@@ -82,16 +82,16 @@ def test_optimum_of_short_rows_against_brute_force_and_the_lp(law):
     for p, q in _short_rows(rng, 5, 12):
         for k in ((2,) if law == "hub" else (2, 3)):
             s = np.count_nonzero(q)
-            drafts = DRAFT_LAWS[law].drafted(s, k)
-            tuples, probs = DRAFT_LAWS[law].enumerate(q, drafts)
-            value = optimal_acceptance_rate(p, q, k, law)
+            count = DRAFT_LAWS[law].drafted(s, k)
+            tuples, probs = DRAFT_LAWS[law].enumerate(q, count)
+            value = optimal_acceptance_rate(p, q, law, k)
             # brute force: every subset H of the vocabulary, 1 + min_H [p(H) - P(all drafts in H)]
             brute = 1.0 + min(sum(p[list(h)]) - probs[np.isin(tuples, list(h)).all(axis=1)].sum()
                               for r in range(6) for h in itertools.combinations(range(5), r))
             assert value == pytest.approx(brute, abs=1e-12)
             assert value == pytest.approx(enumerated_cut(p, q, tuples, probs)[0], abs=1e-12)
-            assert otm(p, q, k, law).value == pytest.approx(value, abs=1e-8)
-            cut = optimal_cut(p, q, k, law)[1]
+            assert otm(p, q, law, k).value == pytest.approx(value, abs=1e-8)
+            cut = optimal_cut(p, q, law, k).cut
             certified = 1.0 + p[cut].sum() - probs[np.isin(tuples, np.flatnonzero(cut)).all(axis=1)].sum()
             assert certified == pytest.approx(value, abs=1e-12)
 
@@ -113,9 +113,9 @@ def test_strict_restores_the_refusal_and_names_the_row():
         lambda: acceptance_by_position(P, q, "rrs_wo", 2, strict=True),
         lambda: output_distribution(P, q, "greedy", 3, strict=True),
         lambda: simulate(P, ONE_HOT, "spechub", 2, n=10, seed=0, strict=True),
-        lambda: optimal_acceptance_rate(P, q, 2, "hub", strict=True),
-        lambda: optimal_cut(P, q, 2, "wo", strict=True),
-        lambda: otm(P, ONE_HOT, 2, "hub", strict=True),
+        lambda: optimal_acceptance_rate(P, q, "hub", 2, strict=True),
+        lambda: optimal_cut(P, q, "wo", 2, strict=True),
+        lambda: otm(P, ONE_HOT, "hub", 2, strict=True),
     ]
     for call in calls:
         with pytest.raises(ValueError, match=r"^q: (row \(1,\) of q|q) has only 1 token\(s\) of positive mass"):

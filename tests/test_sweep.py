@@ -49,7 +49,7 @@ def test_every_cell_on_a_local_cluster_equals_the_serial_library(client, shipped
     assert list(table["method"]) == ["rrs", "spechub"] and set(table["positions"]) == {len(p)}
     for _, row in table.iterrows():
         exact = acceptance_rate(p, q, row["method"], 2)
-        best = optimal_acceptance_rate(p, q, 2, "iid" if row["method"] == "rrs" else "hub")
+        best = optimal_acceptance_rate(p, q, "iid" if row["method"] == "rrs" else "hub", 2)
         assert abs(row["acceptance"] - exact.mean()) < 1e-12
         assert abs(row["optimum"] - best.mean()) < 1e-12
         # the standard error of a mean over positions, from its definition

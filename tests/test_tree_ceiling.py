@@ -73,7 +73,7 @@ def test_one_level_is_the_node_otm_optimum(law, k):
         model = context_model(4, seed, k)
         p, q = model(())
         got = tree_optimum(Tree.from_levels([k]), law, model).tokens_per_step
-        assert got == pytest.approx(1 + optimal_acceptance_rate(p, q, k, law, solver="lp"), abs=TOL)
+        assert got == pytest.approx(1 + optimal_acceptance_rate(p, q, law, k, solver="lp"), abs=TOL)
 
 
 # -- chains: Block Verification's value (its Theorem 2) -------------------------------------------------

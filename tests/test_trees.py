@@ -79,7 +79,7 @@ def test_simulation_agrees_with_the_exact_value(method, tree):
     pool = _pool(n=4, seed=5, temperature=0.7)
     sim = simulate_tree(tree, method, pool, n=3000, seed=11)
     exact = tokens_per_step(tree, method, pool)
-    assert abs(sim.tokens_per_step_estimate - exact) <= 5 * sim.standard_error
+    assert abs(sim.estimate - exact) <= 5 * sim.se
 
 
 def test_logged_data_is_a_node_pool(tmp_path):
@@ -95,7 +95,7 @@ def test_logged_data_is_a_node_pool(tmp_path):
             tokens_per_step(Tree.full(2, 7), method, dense), abs=1e-13
         )
     sim = simulate_tree(Tree.full(2, 7), "spechub", logged, n=2000, seed=1)
-    assert abs(sim.tokens_per_step_estimate - tokens_per_step(Tree.full(2, 7), "spechub", dense)) <= 5 * sim.standard_error
+    assert abs(sim.estimate - tokens_per_step(Tree.full(2, 7), "spechub", dense)) <= 5 * sim.se
 
 
 def test_a_pool_can_keep_its_first_positions():

@@ -100,7 +100,7 @@ def node_checks(target, draft, contexts, n: int, methods, temperature: float, se
             exact = float(acceptance_rate(p, q, method, k))
             sim = simulate(p, q, method, k, n=n, seed=[seed, c, m])
             z = z_score([sim.accepted], [n * exact], n * exact * (1 - exact))
-            checks.append(Check(f"node, context {c}, {method} k={k}", exact, sim.acceptance_estimate, z,
+            checks.append(Check(f"node, context {c}, {method} k={k}", exact, sim.estimate, z,
                                 pooled_chisquare(sim.counts, p)))
             log(checks[-1].line())
     return checks

@@ -43,18 +43,23 @@ MAX_COST = 500_000
 class OTMResult:
     """An OTM solution: its value, the coupling, and how it was obtained.
 
-    ``plan`` has shape ``(len(tuples), V)`` (a ``scipy.sparse`` matrix for the compact form), its
-    rows summing to the tuple probabilities and its columns to ``p`` (to solver tolerance).
+    ``plan`` is always a ``scipy.sparse.csr_matrix`` of shape ``(len(tuples), V)``, whatever the
+    form: ``plan[i, y]`` is the probability of drafting ``tuples[i]`` and emitting ``y``, its rows
+    summing to ``probabilities`` and its columns to ``p`` (to solver tolerance). ``success`` is
+    ``True`` when the solver reports an optimal solution and ``False`` when it reports an inaccurate
+    one (``message`` says which; :func:`spechub_theory.optimal_acceptance_rate` refuses the latter).
     """
 
     value: float
-    plan: np.ndarray | sp.csr_matrix
+    plan: sp.csr_matrix
     tuples: np.ndarray
     probabilities: np.ndarray
     form: str
     solver: str
     status: str
     solve_time: float
+    success: bool
+    message: str
 
 
 #: Options passed to the solver. Feasibility tolerances are absolute: at the default 1e-7 thousands
@@ -156,7 +161,7 @@ def _northwest_corner(supply: np.ndarray, demand: np.ndarray) -> sp.coo_matrix:
     return sp.coo_matrix((vals, (rows, cols)), shape=(supply.size, demand.size))
 
 
-def otm(p, q, k: int = 2, drafts: str = "iid", form: str = "compact", *, normalize: bool = False,
+def otm(p, q, law: str = "iid", k: int | None = None, form: str = "compact", *, normalize: bool = False,
         strict: bool = False, max_cost=MAX_COST) -> OTMResult:
     """Solve the OTM linear program for one position.
 
@@ -164,13 +169,15 @@ def otm(p, q, k: int = 2, drafts: str = "iid", form: str = "compact", *, normali
     ----------
     p, q : array_like, shape (V,)
         Target and draft distributions.
-    k : int
-        Number of drafts.
-    drafts : {"iid", "wo", "hub", "greedy"}
-        The draft law; its support is enumerated, so the LP is for small V except for the sparse
-        laws (hub, greedy), whose compact LP has ``O(kV)`` variables.
+    law : str
+        The draft law (``"iid"``, ``"wo"``, ``"hub"``, ``"greedy"`` or a registered one); its support
+        is enumerated, so the LP is for small V except for the sparse laws (hub, greedy), whose
+        compact LP has ``O(kV)`` variables.
+    k : int or None
+        Number of drafts; ``None``: the law's default, 2. A ``q`` with fewer tokens than the law needs
+        is drafted in full (``strict=True`` refuses it).
     form : {"compact", "dense"}
-        The LP formulation (see the module docstring).
+        The LP formulation (see the module docstring); both give a plan of the same type.
     max_cost : float or None
         Refuse an LP of more variables than this (:func:`lp_variables`, estimated before the law is
         enumerated; ``None``: no limit); by default :data:`MAX_COST`.
@@ -178,20 +185,22 @@ def otm(p, q, k: int = 2, drafts: str = "iid", form: str = "compact", *, normali
     Returns
     -------
     OTMResult
+        With ``success`` ``False`` (and ``message`` saying so) when the solver reports an inaccurate
+        optimum. A problem the solver does not solve at all raises ``RuntimeError``.
 
     Examples
     --------
-    >>> round(otm([0.2, 0.3, 0.5], [0.5, 0.3, 0.2], 2, "hub").value, 9)
+    >>> round(otm([0.2, 0.3, 0.5], [0.5, 0.3, 0.2], "hub", 2).value, 9)
     0.9
     """
     import cvxpy as cp
 
-    p, q, law, k = checked_law(p, q, k, drafts, normalize=normalize, strict=strict)
+    p, q, law_obj, k = checked_law(p, q, k, law, normalize=normalize, strict=strict)
     if p.ndim != 1:
         raise ValueError(f"p: otm solves one position of shape (V,), got shape {p.shape}")
     validate.choice(form, "form", ("compact", "dense"))
-    check_lp_size(law, q[None], k, form, max_cost)
-    tuples, probs = law.enumerate(q, law.drafted(int(np.count_nonzero(q > 0)), k))
+    check_lp_size(law_obj, q[None], k, form, max_cost)
+    tuples, probs = law_obj.enumerate(q, law_obj.drafted(int(np.count_nonzero(q > 0)), k))
     n, v = len(tuples), p.size
     member = membership(tuples, v)
     solver = lp_solver()
@@ -213,14 +222,18 @@ def otm(p, q, k: int = 2, drafts: str = "iid", form: str = "compact", *, normali
     if problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
         raise RuntimeError(f"the OTM LP was not solved: status {problem.status} ({solver})")
     if form == "dense":
-        plan = np.maximum(x.value, 0.0) / scale
+        plan = sp.csr_matrix(np.maximum(x.value, 0.0) / scale)
     else:
         sent = sp.csr_matrix((np.maximum(a.value, 0.0) / scale, (member.row, member.col)), shape=(n, v))
         left = np.maximum(probs - np.asarray(sent.sum(axis=1)).ravel(), 0.0)
         short = np.maximum(p - np.asarray(sent.sum(axis=0)).ravel(), 0.0)
         short *= left.sum() / short.sum() if short.sum() > 0 else 0.0
         plan = (sent + _northwest_corner(left, short).tocsr()).tocsr()
-    return OTMResult(float(problem.value) / scale, plan, tuples, probs, form, solver, problem.status, elapsed)
+    success = problem.status == cp.OPTIMAL
+    message = ("optimal" if success else
+               f"the solver reports {problem.status}: its value may be off by more than the tolerance")
+    return OTMResult(float(problem.value) / scale, plan, tuples, probs, form, solver, problem.status, elapsed,
+                     success, message)
 
 
 def check_lp_size(law, q: np.ndarray, k: int, form: str, max_cost) -> int:
@@ -233,26 +246,27 @@ def check_lp_size(law, q: np.ndarray, k: int, form: str, max_cost) -> int:
         variables, max_cost, name="k",
         work=f"the {form} OTM LP of the {law.name!r} law at k = {k} ({law.tuple_count_rule(int(supports.max()), k)} "
              f"draft tuples; {variables:,} variables over {q.shape[0]} row(s) of V = {q.shape[-1]:,})",
-        alternative=f"use optimal_acceptance_rate(p, q, {k}, {law.name!r}), the optimum by its subset form "
+        alternative=f"use optimal_acceptance_rate(p, q, {law.name!r}, {k}), the optimum by its subset form "
                     "(O(V log V) for iid, closed forms for hub and greedy)"
                     + (", or form='compact'" if form == "dense" else ""),
     )
     return variables
 
 
-def checked_law(p, q, k, drafts: str, *, normalize: bool = False, strict: bool = False):
-    """Validate ``(p, q, k, drafts)``: returns ``(p, q, law, k)`` with ``p, q`` of shape ``(..., V)``.
+def checked_law(p, q, k, law: str, *, normalize: bool = False, strict: bool = False):
+    """Validate ``(p, q, k, law)``: returns ``(p, q, law object, k)`` with ``p, q`` of shape ``(..., V)``.
 
-    ``strict=True`` refuses a row of ``q`` with fewer tokens of positive mass than the law needs
-    for ``k`` drafts (naming the row); otherwise the law drafts all of them there.
+    ``k=None`` is the law's :attr:`~spechub_theory.drafts.DraftLaw.default_k`. ``strict=True``
+    refuses a row of ``q`` with fewer tokens of positive mass than the law needs for ``k`` drafts
+    (naming the row); otherwise the law drafts all of them there.
     """
-    law = DRAFT_LAWS[validate.choice(drafts, "drafts", DRAFT_LAWS)]
-    k = validate.draft_count(k)
-    if not law.supports(k):
-        raise ValueError(f"k: the {drafts!r} draft law is defined for k = 2 only, got k = {k}")
+    law_obj = DRAFT_LAWS[validate.choice(law, "law", DRAFT_LAWS)]
+    k = law_obj.default_k if k is None else validate.draft_count(k)
+    if not law_obj.supports(k):
+        raise ValueError(f"k: the {law!r} draft law is defined for k = {law_obj.k_values} only, got k = {k}")
     p, q = validate.pair(p, q, normalize=normalize)
     if not isinstance(strict, bool):
         raise ValueError(f"strict: expected True or False, got {strict!r}")
     if strict:
-        validate.support_at_least(q, law.min_support(k), drafts)
-    return p, q, law, k
+        validate.support_at_least(q, law_obj.min_support(k), law)
+    return p, q, law_obj, k

@@ -60,14 +60,14 @@ def ratio_order(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     return np.argsort(kernels.ratio_keys(p, q))
 
 
-def containment(q_sorted: np.ndarray, k: int, drafts: str, skip: np.ndarray | None = None) -> np.ndarray:
+def containment(q_sorted: np.ndarray, k: int, law: str, skip: np.ndarray | None = None) -> np.ndarray:
     """``P(all k drafts in the first m tokens of q_sorted)`` for m = 0..V (iid or wo).
 
     ``skip`` (bool, shape ``(V + 1,)``) marks prefixes the caller does not need; the quadrature
     leaves them ``nan``.
     """
     inside = np.concatenate([[0.0], np.cumsum(q_sorted)])
-    if drafts == "iid":
+    if law == "iid":
         return inside**k
     outside = np.concatenate([np.cumsum(q_sorted[::-1])[::-1], [0.0]])  # summed, not 1 - inside
     if k == 1:
@@ -87,11 +87,11 @@ def containment(q_sorted: np.ndarray, k: int, drafts: str, skip: np.ndarray | No
     return out
 
 
-def prefix_cut(p: np.ndarray, q: np.ndarray, k: int, drafts: str) -> tuple[float, np.ndarray]:
+def prefix_cut(p: np.ndarray, q: np.ndarray, k: int, law: str) -> tuple[float, np.ndarray]:
     """``(alpha*, H)`` for one position of an exchangeable law (iid, wo) by the prefix search."""
     order = ratio_order(p, q)
     cut = np.zeros(p.size, dtype=bool)
-    if drafts == "iid":
+    if law == "iid":
         best, m = kernels.iid_prefix_minimum(p, q, order, k)
         cut[order[:m]] = True
         return 1.0 + best, cut
@@ -100,7 +100,7 @@ def prefix_cut(p: np.ndarray, q: np.ndarray, k: int, drafts: str) -> tuple[float
     # P(all in H) <= q(H)^k for both laws, so a prefix whose iid objective is already >= 0 (the
     # value of H = {}) cannot be the minimiser: the quadrature skips it.
     skip = inside_p - inside_q**k >= 0.0
-    objective = inside_p - containment(q[order], k, drafts, skip)
+    objective = inside_p - containment(q[order], k, law, skip)
     m = int(np.nanargmin(objective))
     cut[order[:m]] = True
     return 1.0 + min(objective[m], 0.0), cut

@@ -93,7 +93,7 @@ def spechub_against_lp(seed: int = 5) -> tuple[float, int]:
 
     target, draft = llm_like_logits(LP_POSITIONS, LP_VOCAB, seed=seed)
     p, q = process(target), process(draft)
-    lp = optimal_acceptance_rate(p, q, 2, "hub", solver="lp")
+    lp = optimal_acceptance_rate(p, q, "hub", 2, solver="lp")
     return float(np.abs(lp - acceptance_rate(p, q, "spechub", 2)).max()), LP_POSITIONS
 
 

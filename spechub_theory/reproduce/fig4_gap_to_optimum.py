@@ -29,14 +29,14 @@ def _rows(source: str, k: int, pairs) -> list[dict]:
 
     def per_position(p, q):
         cols = [acceptance_rate(p, q, m, k) for m in methods]
-        cols += [optimal_acceptance_rate(p, q, k, VERIFIERS[m].drafts) for m in methods]
+        cols += [optimal_acceptance_rate(p, q, VERIFIERS[m].law, k) for m in methods]
         return np.column_stack(cols)
 
     means = pairs(per_position).mean(0)
     rows = []
     for i, m in enumerate(methods):
         acc, opt = float(means[i]), float(means[len(methods) + i])
-        rows.append({"data": source, "k": k, "method": m, "drafts": VERIFIERS[m].drafts,
+        rows.append({"data": source, "k": k, "method": m, "drafts": VERIFIERS[m].law,
                      "acceptance": acc, "optimum": opt, "gap": opt - acc})
     return rows
 

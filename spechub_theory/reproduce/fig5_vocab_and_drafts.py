@@ -42,7 +42,7 @@ def _point(fam: str, vocab: int, k: int, p, q) -> list[dict]:
     rows = []
     methods = ["single"] if k == 1 else [m for m in METHODS if VERIFIERS[m].supports(k) and k <= MAX_K.get(m, k)]
     values = {m: acceptance_rate(p, q, m, k) for m in methods}
-    values |= {name: optimal_acceptance_rate(p, q, k, law) for name, law in OPTIMA.items()}
+    values |= {name: optimal_acceptance_rate(p, q, law, k) for name, law in OPTIMA.items()}
     for method, value in values.items():
         rows.append({"family": fam, "vocab": vocab, "k": k, "method": method, "acceptance": float(np.mean(value))})
     return rows

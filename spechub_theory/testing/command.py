@@ -157,8 +157,8 @@ def run_check(args, out=None, err=None) -> int:
         ref = VERIFIERS.get(args.reference)
         if ref is None:
             raise ValueError(f"--reference: unknown method {args.reference!r}; expected one of {', '.join(VERIFIERS)}")
-        if ref.drafts != law:
-            raise ValueError(f"--reference: {args.reference!r} draws its drafts from {ref.drafts!r}, not --law {law}")
+        if ref.law != law:
+            raise ValueError(f"--reference: {args.reference!r} draws its drafts from {ref.law!r}, not --law {law}")
         if not ref.supports(k):
             raise ValueError(f"--reference: {args.reference!r} supports k = {ref.k_values} only, not --k {k}")
     verify = load_function(args.target)

@@ -472,8 +472,8 @@ def check_verifier(verify: Callable, law: str = "iid", k: int = 2, *, n: int = 2
         raise ValueError(f"level: expected a family-wise level in (0, 1), got {level!r}")
     if reference is not None:
         ref = VERIFIERS[validate.choice(reference, "reference", VERIFIERS)]
-        if ref.drafts != law:
-            raise ValueError(f"reference: method {reference!r} draws its drafts from {ref.drafts!r}, not law={law!r}")
+        if ref.law != law:
+            raise ValueError(f"reference: method {reference!r} draws its drafts from {ref.law!r}, not law={law!r}")
         if not ref.supports(k):
             raise ValueError(f"reference: method {reference!r} supports k = {ref.k_values} only, got k = {k}")
     m = DRAFT_LAWS[law].min_support(k)

@@ -222,7 +222,7 @@ class NodePool:
         from .verifiers import TOP
 
         k = len(tree.children[v])
-        law = TOP if verifier.drafts == "top" else DRAFT_LAWS[verifier.drafts]
+        law = TOP if verifier.law == "top" else DRAFT_LAWS[verifier.law]
         rows = rng.integers(0, self.size, size=keys.size)
         kept = np.empty(keys.size, dtype=np.int64)
         for row in np.unique(rows):

@@ -53,7 +53,7 @@ import numpy as np
 
 from ..drafts import DRAFT_LAWS, DraftLaw, top_tokens
 from ..simulate import walk
-from ..verifiers import VERIFIERS, Verifier
+from ..verifiers import VERIFIERS, Verifier, method_names
 from ..verifiers.single import normalized
 from .recursion import step_value
 
@@ -87,12 +87,12 @@ def _topk_positions(p, q, k):
 
 
 #: The node verifier of deterministic top-k children.
-TOPK = Verifier("topk", "top", _topk_procedure, _topk_positions, "any")
+TOPK = Verifier("topk", "top", _topk_procedure, _topk_positions)
 #: The sibling law of ``topk``.
 TOP = TopDraws("top")
 
 #: Methods that verify node by node.
-NODE_METHODS = tuple(VERIFIERS) + ("topk",)
+NODE_METHODS = method_names("topk")  # live: a registered verifier verifies trees too
 #: Methods that verify the tree as one sequence-level chain, with the draft law of their siblings.
 SEQUENCE_METHODS = {"block": "iid", "traversal": "iid", "traversal_wo": "wo"}
 #: Every tree verifier by name.
@@ -124,7 +124,7 @@ def sibling_law(method: str, k: int) -> DraftLaw:
     """The law of the ``k`` children a node of a ``method`` tree drafts from ``q`` at its context."""
     if method in SEQUENCE_METHODS:
         return DRAFT_LAWS[SEQUENCE_METHODS[method]]
-    name = node_verifier(method, k).drafts
+    name = node_verifier(method, k).law
     return TOP if name == "top" else DRAFT_LAWS[name]
 
 

@@ -96,11 +96,12 @@ class TreeSimulation:
     tokens: np.ndarray
 
     @property
-    def tokens_per_step_estimate(self) -> float:
+    def estimate(self) -> float:
+        """The mean tokens per step (the estimate; ``se`` its standard error, named as in :class:`Simulation`)."""
         return float(self.tokens.mean())
 
     @property
-    def standard_error(self) -> float:
+    def se(self) -> float:
         return float(self.tokens.std(ddof=1) / math.sqrt(self.tokens.size))
 
 
@@ -111,11 +112,12 @@ class TreeEstimate:
     values: np.ndarray
 
     @property
-    def tokens_per_step_estimate(self) -> float:
+    def estimate(self) -> float:
+        """The mean of the exact per-tree values (the estimate; ``se`` its standard error)."""
         return float(self.values.mean())
 
     @property
-    def standard_error(self) -> float:
+    def se(self) -> float:
         return float(self.values.std(ddof=1) / math.sqrt(self.values.size)) if self.values.size > 1 else 0.0
 
 
