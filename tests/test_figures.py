@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("matplotlib")
@@ -179,3 +180,30 @@ def test_figure_nine_is_the_best_speedup_of_every_shape_and_no_tree_pays_on_this
     cpu = [r for r in rows if r["profile"] == "cpu"]
     assert all(float(r["speedup"]) < 1 for r in cpu if r["nodes"] != "1")
     assert {r["nodes"] for r in cpu if r["fastest"] == "True"} == {"1"}
+
+
+def test_figure_ten_pairs_each_sequence_verifier_with_its_token_level_counterpart(quick):
+    rows = _rows(quick, "fig10_tree_verifiers")
+
+    def row(shape, depth, method, t="1.0"):
+        return next(r for r in rows if r["shape"] == shape and r["depth"] == str(depth) and r["method"] == method
+                    and r["temperature"] == t)
+
+    # Reductions (issue 14): Traversal on one level is RRS without replacement, and Block
+    # Verification with one draft is single-draft verification, so on the same drafts each paired
+    # gap is zero, tree by tree: a wrong pairing (different drafts for the two) would leave noise.
+    for t in ("0.6", "1.0"):
+        assert abs(float(row("full binary", 1, "traversal_wo", t)["gap"])) < 1e-12
+        assert float(row("full binary", 1, "traversal_wo", t)["standard_error"]) < 1e-12
+        assert abs(float(row("chain", 1, "block", t)["gap"])) < 1e-12
+    # Deterministic top-2 on one level: 1 + E[p(c1) + p(c2)] over the pool, c1, c2 the two most
+    # likely tokens of q, by hand from the rows.
+    data = st.load_logged(temperature=1.0)
+    p, q = data.p[:QUICK_POSITIONS], data.q[:QUICK_POSITIONS]
+    top = np.argsort(-q, axis=1, kind="stable")[:, :2]
+    expected = 1 + np.take_along_axis(p, top, axis=1).sum(1).mean()
+    assert float(row("full binary", 1, "topk")["tokens_per_step"]) == pytest.approx(expected, abs=1e-12)
+    # The Traversal paper's Table 3 beside it: chain of depth 5, 1.99 against 2.10.
+    reported = _rows(quick, "fig10_tree_verifiers", "reported")
+    assert {(r["shape"], r["method"], r["tokens_per_step"]) for r in reported} >= {
+        ("chain", "single", "1.99"), ("chain", "block", "2.1"), ("full binary", "traversal_wo", "2.56")}

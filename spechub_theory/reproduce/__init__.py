@@ -38,6 +38,7 @@ FIGURES = (
     "fig6_where_spechub_loses",
     "fig7_optimal_trees",
     "fig9_speedup",
+    "fig10_tree_verifiers",
 )
 
 
@@ -99,6 +100,16 @@ def _numbers(results: dict) -> str:
             macros[f"SpeedupNodes{name}T{tag}"] = f"{r['nodes']}"
     cpu = [r["speedup"] for r in results["fig9_speedup"][0] if r["profile"] == "cpu" and r["nodes"] > 1]
     macros["SpeedupCpuBest"] = f"{max(cpu):.2f}"
+    tv = results["fig10_tree_verifiers"][0]
+    for t, tag in ((0.6, "Six"), (1.0, "One")):
+        for shape, depth, method, name in (("full binary", 5, "traversal_wo", "Traversal"), ("chain", 5, "block", "Block")):
+            r = next(r for r in tv if r["temperature"] == t and r["shape"] == shape and r["depth"] == depth
+                     and r["method"] == method)
+            macros[f"{name}GapT{tag}"] = f"${r['gap']:+.3f} \\pm {r['standard_error']:.3f}$"
+            macros[f"{name}TpsT{tag}"] = f"{r['tokens_per_step']:.3f}"
+        r = next(r for r in tv if r["temperature"] == t and r["shape"] == "full binary" and r["depth"] == 5
+                 and r["method"] == "topk")
+        macros[f"TopkTpsT{tag}"] = f"{r['tokens_per_step']:.3f}"
     return "".join(f"\\newcommand{{\\{k}}}{{{v}}}\n" for k, v in macros.items())
 
 
