@@ -97,7 +97,7 @@ def reported() -> list[dict]:
             out.append({"temperature": float(r["temperature"]), "shape": "chain" if chain else "full binary",
                         "depth": 5, "nodes": 6 if chain else 63,
                         "method": ("block" if method == "traversal_wo" else "single") if chain else method,
-                        "tokens_per_step": float(r["value"]), "metric": r["metric"], "source": r["paper"]})
+                        "tokens_per_step": float(r["value"]), "metric": r["metric"], "paper": r["paper"]})
     return out
 
 
