@@ -217,16 +217,16 @@ def test_the_lp_solvers_print_nothing():
 
 # --- item 7: temperature above 1 says why and how --------------------------------------------
 
-def test_temperature_above_one_says_why_and_names_only_flags_collect_has():
+def test_temperature_above_the_collection_says_why_and_names_only_flags_collect_has():
     from spechub_theory import cli
 
-    with pytest.raises(ValueError, match=r"^temperature: logged logits support 0 < temperature <= 1, got 1\.5\. "
-                                         r"Each position keeps only the tokens holding all but max_tail_mass .* T = 1") as err:
+    with pytest.raises(ValueError, match=r"^temperature: this dataset supports 0 < temperature <= 1, got 1\.5\. "
+                                         r"Each position keeps only the tokens holding all but max_tail_mass .* T_c = 1") as err:
         load_logged(None, 1.5)
     message = str(err.value)
-    assert "spechub-theory collect" in message
+    assert "spechub-theory collect --temperature T" in message
     flags = set(re.findall(r"--[a-z][a-z-]+", message))
-    assert flags == {"--max-tail-mass"}
+    assert flags == {"--temperature", "--top-p", "--top-k", "--max-tail-mass"}
     commands = next(a for a in cli._parser()._actions if isinstance(a, cli.argparse._SubParsersAction)).choices
     collect_flags = {s for action in commands["collect"]._actions for s in action.option_strings}
     assert flags <= collect_flags
