@@ -14,6 +14,10 @@ Wall-clock numbers depend on the machine; the ratios are what the targets are st
   ``scipy.optimize.linprog``) on the same LP: the cvxpy overhead;
 * tokens per step of a 31-node binary tree over every position of the shipped logged dataset
   (target: under a minute on one core);
+* tree-level verifiers (issue 14): the exact ``traversal_wo`` value of one 31-node drafted tree
+  built from the shipped rows at V = 49,152, against ``rrs_wo`` on the same tree (target: within
+  3x); Block Verification's exact depth-2 chain value over a 10,000-position pool, against
+  densifying and sorting every position's ``p`` (``O(V log V)`` per position; target: within 3x);
 * optionally (``lp_scaling=True``, minutes) the largest V whose dense OTM LP solves in 30 s at
   k = 2 and k = 3;
 * optionally (llm extra) scoring a draft tree's paths with both real models over the context's
@@ -158,6 +162,50 @@ def run_trees(data=None, nodes: int = 31, positions: int | None = None) -> list[
             t = time.perf_counter() - start
             name = f"{method} {nodes}-node tree ({len(data)} x {data.vocab_size})"
             lines.append(Timing(name, t, f"densify p, q ({floor:.1f} s)", t / floor, "< 60 s"))
+    return lines + run_tree_verifiers()
+
+
+def shipped_drafted_tree(data=None, nodes: int = 31, seed: int = 0):
+    """A drafted full binary tree of ``nodes`` nodes whose node ``v`` has the laws of row ``v`` of a
+    logged dataset (the shipped one by default), children drawn without replacement from its ``q``."""
+    from .tree import DraftedTree, sibling_law
+
+    data = load_logged(data)
+    tree = Tree.full(2, nodes)
+    p, q = np.asarray(data.p[:nodes]), np.asarray(data.q[:nodes])
+    rng = np.random.default_rng(seed)
+    tokens = np.zeros(nodes, dtype=np.int64)
+    for v, kids in enumerate(tree.children):
+        if kids:
+            tokens[list(kids)] = sibling_law("traversal_wo", len(kids)).sample(q[v], len(kids), rng, 1)[0]
+    return DraftedTree(tree, tokens, p, q)
+
+
+def run_tree_verifiers(data=None, positions: int = 10_000, repeats: int = 3) -> list[Timing]:
+    """The two tree-verifier benchmarks of the module docstring (issue 14)."""
+    drafted = shipped_drafted_tree(data)
+    tree = drafted.tree
+    nodewise = best_time(lambda: tokens_per_step(tree, "rrs_wo", drafted), repeats)
+    t = best_time(lambda: tokens_per_step(tree, "traversal_wo", drafted), repeats)
+    lines = [Timing(f"traversal_wo 31-node tree (V={drafted.vocab_size})", t, f"rrs_wo ({nodewise * 1e3:.1f} ms)",
+                    t / nodewise, "<= 3x")]
+    data = load_logged(data)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = load_logged(tiled(data, positions, Path(tmp) / "tiled"))
+        pool = NodePool(data.p, data.q)
+
+        def sort_rows():
+            for p, _ in pool._chunks(0):
+                np.sort(np.asarray(p), axis=-1)
+
+        start = time.perf_counter()
+        sort_rows()
+        floor = time.perf_counter() - start
+        start = time.perf_counter()
+        tokens_per_step(Tree.chain(2), "block", pool)
+        t = time.perf_counter() - start
+    lines.append(Timing(f"block chain depth 2 ({positions} x {data.vocab_size})", t,
+                        f"sort rows ({floor:.1f} s)", t / floor, "<= 3x"))
     return lines
 
 

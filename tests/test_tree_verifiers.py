@@ -357,3 +357,43 @@ def test_bad_input_names_the_argument():
         tokens_per_step(Tree.chain(2), "rrs", zero)
     with pytest.raises(ValueError, match="^method: unknown method 'bogus'"):
         tokens_per_step(tree, "bogus", pool)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_block_chains_over_a_pool_equal_the_brute_force_sum_over_rows_and_drafts(seed):
+    # E[tokens] = 1 + E[b_1] + E[b_2], b_1 = min(1, p_i(x1)/q_i(x1)), b_2 = min(1, b_1 p_j(x2)/q_j(x2)), with
+    # rows i (depth 0 pool) and j (depth 1 pool) uniform and x ~ q at the row: summed term by term here,
+    # against the library's sorted-threshold form F(b) = mean_j sum_x min(q_j(x), b p_j(x)).
+    rng = np.random.default_rng(seed)
+    weights = rng.integers(0, 4, size=(2, 5, 4)).astype(float)
+    weights[..., 0] += 1  # every row has mass
+    p = weights / weights.sum(-1, keepdims=True)
+    w = rng.integers(0, 4, size=(2, 5, 4)).astype(float)
+    w[..., 1] += 1
+    q = w / w.sum(-1, keepdims=True)
+    for pool, level in ((NodePool(p, q), (0, 1)), (NodePool(p[0], q[0]), (0, 0))):  # per-depth pools, one pool
+        a, b = level
+        one = two = 0.0
+        for i in range(5):
+            for x1 in np.flatnonzero(q[a, i]):
+                b1 = min(1.0, p[a, i, x1] / q[a, i, x1])
+                one += q[a, i, x1] * b1 / 5
+                for j in range(5):
+                    for x2 in np.flatnonzero(q[b, j]):
+                        two += q[a, i, x1] * q[b, j, x2] * min(1.0, b1 * p[b, j, x2] / q[b, j, x2]) / 25
+        assert tokens_per_step(Tree.chain(1), "block", pool) == pytest.approx(1 + one, abs=1e-14)
+        assert tokens_per_step(Tree.chain(2), "block", pool) == pytest.approx(1 + one + two, abs=1e-14)
+    pool = NodePool(p, q)
+    # depth 3 propagates the law of b_2 and ends in the same closed form; against drafted-tree enumeration
+    assert tokens_per_step(Tree.chain(3), "block", pool) == pytest.approx(
+        tokens_per_step(Tree.chain(3), "traversal", pool), abs=1e-13)
+
+
+def test_block_at_depth_two_needs_no_enumeration_limit():
+    # The depth-2 value costs one sort of the pool's thresholds, however many (row, token) pairs there
+    # are: 20 rows x 8 tokens x 20 rows x 8 tokens is above max_trees = 100, yet it is computed.
+    pool = random_pool(0, v=8, rows=20)
+    assert tokens_per_step(Tree.chain(2), "block", pool, max_trees=100) == pytest.approx(
+        tokens_per_step(Tree.chain(2), "block", pool, max_trees=10**6), abs=1e-14)
+    with pytest.raises(ValueError, match="states of b"):
+        tokens_per_step(Tree.chain(3), "block", pool, max_trees=100)

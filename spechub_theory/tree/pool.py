@@ -148,25 +148,87 @@ class NodePool:
                          "values over sampled drafted trees, with its standard error) or pass a larger max_trees")
 
     def _block_chain(self, depth: int, max_trees: int) -> float:
-        """``1 + sum_l E[b_l]``, the law of ``b`` propagated level by level (values merged when equal)."""
+        """``1 + sum_l E[b_l]``: the law of ``b`` propagated level by level, the last level in closed form.
+
+        Level 1 takes the pool's ratios as they are (``M`` states, ``M`` the pool's entries with
+        ``q > 0``); deeper levels multiply states by ratios (merged when equal; refused above
+        ``max_trees``). The last level needs only ``E[b_D] = sum_b P(b_{D-1} = b) F(b)`` with
+        ``F(b) = mean_rows sum_x min(q(x), b p(x))``, which :meth:`_min_curve` evaluates at every
+        ``b`` from one sort of the pool's thresholds ``q/p``: depth 2 costs ``O(V log V)`` per position.
+        """
+        if depth == 0:
+            return 1.0
+        if depth == 2 and self.depths == 1:
+            return 1.0 + sum(self._block_two_levels())
         values, weights = np.ones(1), np.ones(1)
         total = 1.0
-        for d in range(depth):
-            ratios, probs = [], []
-            for p, q in self._chunks(d):
-                p, q = validate.pair(p, q)
-                has = q > 0
-                ratios.append(p[has] / q[has])
-                probs.append(q[has] / self.size)
-            ratios, probs = np.concatenate(ratios), np.concatenate(probs)
-            if values.size * ratios.size > max_trees:
+        for d in range(depth - 1):
+            ratios, probs = self._ratios(d)
+            if values.size > 1 and values.size * ratios.size > max_trees:
                 self._refuse("block", "states of b", values.size * ratios.size, max_trees)
             new = np.minimum(1.0, values[:, None] * ratios[None, :]).ravel()
             mass = (weights[:, None] * probs[None, :]).ravel()
-            values, inverse = np.unique(new, return_inverse=True)
-            weights = np.bincount(inverse.ravel(), weights=mass, minlength=values.size)
+            if d + 1 < depth - 1:  # merged only where another level multiplies them
+                new, inverse = np.unique(new, return_inverse=True)
+                mass = np.bincount(inverse.ravel(), weights=mass, minlength=new.size)
+            values, weights = new, mass
             total += float(weights @ values)
-        return total
+        return total + float(weights @ self._min_curve(depth - 1, values))
+
+    def _ratios(self, d: int) -> tuple[np.ndarray, np.ndarray]:
+        """``p(x)/q(x)`` at every entry of the pool at depth ``d`` with ``q(x) > 0``, and ``q(x) / rows``."""
+        ratios, probs = [], []
+        for p, q in self._chunks(d):
+            p, q = validate.pair(p, q)
+            has = q > 0
+            ratios.append(p[has] / q[has])
+            probs.append(q[has] / self.size)
+        return np.concatenate(ratios), np.concatenate(probs)
+
+    def _entries(self, d: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``t = q/p``, ``q`` and ``p`` at every entry of the pool at depth ``d`` with ``p, q > 0``, sorted by ``t``."""
+        t, qs, ps = [], [], []
+        for p, q in self._chunks(d):
+            p, q = validate.pair(p, q)
+            both = (p > 0) & (q > 0)
+            qs.append(q[both])
+            ps.append(p[both])
+            t.append(qs[-1] / ps[-1])
+        t, qs, ps = np.concatenate(t), np.concatenate(qs), np.concatenate(ps)
+        order = np.argsort(t)
+        return t[order], qs[order], ps[order]
+
+    def _block_two_levels(self) -> tuple[float, float]:
+        """``(E[b_1], E[b_2])`` of a depth-2 chain over one pool, from one sort of its entries.
+
+        An entry ``(row, x)`` with ``p, q > 0`` and threshold ``t = q/p`` gives ``b_1 = min(1, 1/t)``
+        with probability ``q / rows`` (an entry with ``p = 0`` gives ``b_1 = 0``, and then ``b_2 = 0``),
+        so ``E[b_1] = sum min(q, p) / rows`` and ``E[b_2] = sum q F(min(1, 1/t)) / rows``; the queries
+        ``min(1, 1/t)`` come out sorted (decreasing) with the thresholds, so the binary searches of
+        :meth:`_min_curve` run over sorted keys.
+        """
+        t, qs, ps = self._entries(0)
+        cum_q = np.concatenate([[0.0], np.cumsum(qs)])
+        cum_p = np.concatenate([[0.0], np.cumsum(ps)])
+        b = np.minimum(1.0, 1.0 / t)[::-1]  # increasing
+        i = np.searchsorted(t, b, side="right")
+        f = (cum_q[i] + b * (cum_p[-1] - cum_p[i])) / self.size
+        first = float(np.minimum(qs, ps).sum()) / self.size
+        return first, float(qs[::-1] @ f) / self.size
+
+    def _min_curve(self, d: int, b: np.ndarray) -> np.ndarray:
+        """``F(b) = mean_rows sum_x min(q(x), b p(x))`` over the pool at depth ``d``, at every ``b``, shape of ``b``.
+
+        ``min(q, b p)`` is ``q`` where the threshold ``t = q/p <= b`` and ``b p`` above it, so with the
+        entries of ``p, q > 0`` sorted by ``t``, ``F(b) = (Q(b) + b (P - P(b))) / rows``, ``Q(b)`` and
+        ``P(b)`` the sums of ``q`` and ``p`` over the entries with ``t <= b``: one sort and one binary
+        search per ``b``.
+        """
+        t, qs, ps = self._entries(d)
+        cum_q = np.concatenate([[0.0], np.cumsum(qs)])
+        cum_p = np.concatenate([[0.0], np.cumsum(ps)])
+        i = np.searchsorted(t, b, side="right")
+        return (cum_q[i] + b * (cum_p[-1] - cum_p[i])) / self.size
 
     def _enumerated(self, tree, method, max_trees: int) -> float:
         """The exact value by enumerating every row and draft tuple at every internal node."""
