@@ -37,6 +37,7 @@ FIGURES = (
     "fig5_vocab_and_drafts",
     "fig6_where_spechub_loses",
     "fig7_optimal_trees",
+    "fig8_tree_ceiling",
     "fig9_speedup",
     "fig10_tree_verifiers",
 )
@@ -100,6 +101,7 @@ def _numbers(results: dict) -> str:
             macros[f"SpeedupNodes{name}T{tag}"] = f"{r['nodes']}"
     cpu = [r["speedup"] for r in results["fig9_speedup"][0] if r["profile"] == "cpu" and r["nodes"] > 1]
     macros["SpeedupCpuBest"] = f"{max(cpu):.2f}"
+    macros.update(import_module(f"{__name__}.fig8_tree_ceiling").numbers(results["fig8_tree_ceiling"][0]))
     tv = results["fig10_tree_verifiers"][0]
     for t, tag in ((0.6, "Six"), (1.0, "One")):
         for shape, depth, method, name in (("full binary", 5, "traversal_wo", "Traversal"), ("chain", 5, "block", "Block")):
