@@ -254,8 +254,7 @@ def plan(data, methods, k, temperatures, *, top_p=None, optimum=True, chunk=CHUN
     cells = _cells(methods, k, temperatures)
     if top_p is not None and (isinstance(top_p, bool) or not isinstance(top_p, (int, float)) or not 0 < top_p <= 1):
         raise ValueError(f"top_p: must be in (0, 1], got {top_p!r}")
-    if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
-        raise ValueError(f"chunk: must be a positive integer, got {chunk!r}")
+    validate.positive_int(chunk, "chunk")
     logged = load_logged(data)
     for t in {c[2] for c in cells}:  # the dataset's own limit, before any task is submitted
         try:
@@ -363,8 +362,7 @@ def synthetic_dataset(path, positions: int, vocab: int, *, top_k: int = 64, chun
     from .outputs import swap_in_dir
     path = Path(path)
     for name, value in (("positions", positions), ("vocab", vocab), ("top_k", top_k), ("chunk", chunk)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name}: must be a positive integer, got {value!r}")
+        validate.positive_int(value, name)
     if top_k > vocab:
         raise ValueError(f"top_k: {top_k} exceeds the vocabulary ({vocab})")
     check_replaceable(path, "path", overwrite, is_dataset, "a dataset of this library")

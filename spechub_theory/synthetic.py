@@ -85,8 +85,8 @@ def process(logits, temperature: float = 1.0, top_k: int | None = None, top_p: f
         _check_masked(z)
     if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) or not 0 <= temperature < np.inf:
         raise ValueError(f"temperature: must be a finite number >= 0, got {temperature!r}")
-    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or top_k < 1):
-        raise ValueError(f"top_k: must be a positive integer, got {top_k!r}")
+    if top_k is not None:
+        validate.positive_int(top_k, "top_k")
     if top_p is not None and (isinstance(top_p, bool) or not isinstance(top_p, numbers.Real) or not 0 < top_p <= 1):
         raise ValueError(f"top_p: must be a number in (0, 1], got {top_p!r}")
     if temperature == 0:

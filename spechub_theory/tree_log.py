@@ -88,17 +88,11 @@ def grow_trees(score: Scorer, roots: int, laws, temperatures, branching: int, de
     }
 
 
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name}: must be a positive integer, got {value!r}")
-    return int(value)
-
-
 def _check_tree_arguments(roots, laws, temperatures, branching, depth, max_tail_mass) -> None:
     """The checks of :func:`grow_trees`, each a ``ValueError`` naming its argument."""
-    _positive_int(roots, "roots")
-    _positive_int(depth, "depth")
-    branching = _positive_int(branching, "branching")
+    validate.positive_int(roots, "roots")
+    validate.positive_int(depth, "depth")
+    branching = validate.positive_int(branching, "branching")
     if not len(laws):
         raise ValueError("laws: need at least one draft law")
     for law in laws:

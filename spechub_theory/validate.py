@@ -82,6 +82,13 @@ def scalar_or_array(x: np.ndarray):
     return float(x) if np.ndim(x) == 0 else x
 
 
+def positive_int(value, name: str) -> int:
+    """``value`` as an ``int`` >= 1 (any integer type, not ``bool``), or a ``ValueError`` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name}: must be a positive integer, got {value!r}")
+    return int(value)
+
+
 def draft_count(k) -> int:
     """Validate the number of drafts ``k`` (an integer >= 1)."""
     if isinstance(k, bool) or not isinstance(k, numbers.Integral):

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from ..logged import entries_from_logits, is_dataset, write_logged
+from ..validate import positive_int
 from ..outputs import atomic_path, check_replaceable, protect, resume_folder
 from .generate import read_prompts, sample
 from .models import ADAPTER_PATH, build_draft, load_model, smollm2_path
@@ -91,12 +92,6 @@ def dataset_meta(description: dict, prompts_file, rows: list[dict], **settings) 
     return meta
 
 
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name}: must be a positive integer, got {value!r}")
-    return int(value)
-
-
 def check_sampling(temperature, top_p, top_k) -> tuple[float, float, int | None]:
     """The collection's ``temperature`` (> 0), ``top_p`` (in (0, 1]) and ``top_k`` (None or >= 1),
     or a ``ValueError`` naming the first that is not."""
@@ -107,7 +102,7 @@ def check_sampling(temperature, top_p, top_k) -> tuple[float, float, int | None]
     if isinstance(top_p, bool) or not isinstance(top_p, (int, float, np.integer, np.floating)) or not 0 < top_p <= 1:
         raise ValueError(f"top_p: must be a number in (0, 1], got {top_p!r}")
     if top_k is not None:
-        top_k = _positive_int(top_k, "top_k")
+        top_k = positive_int(top_k, "top_k")
     return float(temperature), float(top_p), top_k
 
 
@@ -140,7 +135,7 @@ def collect(prompts_file, out, *, target=None, draft=None, exit_layer: int | Non
     """
     out = Path(out)
     for name, value in (("max_new_tokens", max_new_tokens), ("every", every), ("batch", batch)):
-        _positive_int(value, name)
+        positive_int(value, name)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed: must be a non-negative integer, got {seed!r}")
     max_tail_mass = check_tail_mass(max_tail_mass)

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from ..outputs import check_replaceable, write_text
+from ..validate import positive_int
 from .collect import load_pair
 from .decode import _forward
 
@@ -57,8 +58,7 @@ def profile(out, *, target=None, draft=None, device: str = "auto", sizes=tuple(r
     if not sizes or sizes[0] < 1:
         raise ValueError(f"sizes: expected positive token counts, got {sizes!r}")
     for name, value in (("repeats", repeats), ("context", context)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name}: must be a positive integer, got {value!r}")
+        positive_int(value, name)
     check_replaceable(out, "out", overwrite, _is_profile, "a cost profile of this library")
     target_model, draft_model, _, dev, description = load_pair(target, draft, None, device)
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)

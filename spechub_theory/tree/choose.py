@@ -54,6 +54,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .. import validate
 from .shape import Tree
 
 #: The largest budget :func:`optimal_tree` accepts unless told otherwise (the work grows as nodes^2).
@@ -302,9 +303,7 @@ class CostModel:
         ``target(n) = 1`` up to ``flat`` tokens (the pass is bound by reading the weights, so extra
         tree tokens are free), ``n / flat`` beyond (compute-bound), and ``draft`` per draft pass (0.05:
         about a 68M draft for a 7B target). A stated model, not a measurement."""
-        for name, value in (("flat", flat),):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}: must be a positive integer, got {value!r}")
+        validate.positive_int(flat, "flat")
         return cls(lambda n: max(1.0, n / flat), float(draft))
 
     @classmethod
