@@ -12,7 +12,7 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 from spechub_theory import Tree, acceptance_rate  # noqa: E402
-from spechub_theory.llm.decode import Scorer, decode, first_two, step  # noqa: E402
+from spechub_theory.llm.decode import DynamicTree, Scorer, decode, first_two, grow_dynamic, step  # noqa: E402
 from spechub_theory.llm.generate import sample  # noqa: E402
 from spechub_theory.llm.validate import pair_pvalue  # noqa: E402
 from spechub_theory.synthetic import process  # noqa: E402
@@ -33,7 +33,11 @@ def tiny_llama(seed: int, sharpness: float):
 
 @pytest.fixture(scope="module")
 def models():
-    return tiny_llama(0, 10.0), tiny_llama(2, 10.0)  # single-draft acceptance 0.62 at the context
+    # Models this small run 6x faster on one thread than on two when other jobs share the cores.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield tiny_llama(0, 10.0), tiny_llama(2, 10.0)  # single-draft acceptance 0.62 at the context
+    torch.set_num_threads(threads)
 
 
 def fresh_logits(model, ids):
@@ -111,6 +115,79 @@ def test_two_token_law_is_the_targets_and_the_check_can_fail(models):
     y1 = rng.choice(V, size=3000, p=q1)
     y2 = np.array([rng.choice(V, p=process(scorer.logits(1, [(int(y),)])[0], 1.0)) for y in y1])
     assert pair_pvalue(scorer, np.column_stack([y1, y2]), 1.0) < 1e-6
+
+
+def _fresh_laws(models, path, temperature):
+    """``(p, q)`` after CONTEXT + path from full forward passes (no cache), at ``temperature``."""
+    return tuple(process(fresh_logits(m, CONTEXT + list(path)), temperature) for m in models)
+
+
+def test_a_dynamic_tree_keeps_the_budget_best_of_the_expanded_paths(models):
+    # EAGLE-2 by hand with fresh forward passes: depth 2, top_k 2 drafts the root's top-2 tokens a, b
+    # of q; both are the frontier (top_k = 2), so each gets its own top-2 children: six candidate
+    # paths valued by prod q, of which the budget of 3 keeps the three most probable.
+    target, draft = models
+    scorer = Scorer(target, draft, CONTEXT, memo=2)
+    t = 0.9
+    q0 = _fresh_laws(models, (), t)[1]
+    first = np.argsort(-q0, kind="stable")[:2]
+    candidates = {}
+    for a in first:
+        candidates[(int(a),)] = q0[a]
+        qa = _fresh_laws(models, (int(a),), t)[1]
+        for b in np.argsort(-qa, kind="stable")[:2]:
+            candidates[(int(a), int(b))] = q0[a] * qa[b]
+    best = sorted(candidates, key=lambda c: (-candidates[c], len(c)))[:3]
+    drafted = grow_dynamic(scorer, DynamicTree(depth=2, top_k=2, budget=3), t)
+    kept = {drafted.path_tokens(v) for v in range(1, drafted.tree.n_nodes)}
+    assert kept == set(best) and drafted.tree.n_nodes == 4
+    for v in range(drafted.tree.n_nodes):
+        p, q = _fresh_laws(models, drafted.path_tokens(v), t)
+        np.testing.assert_allclose(drafted.p[v], p, atol=1e-5)
+        kids = drafted.tree.children[v]
+        if kids:  # the kept children are the most likely tokens of q, in order
+            np.testing.assert_allclose(drafted.q[v], q, atol=1e-5)
+            assert drafted.drafts(v).tolist() == np.argsort(-q, kind="stable")[: len(kids)].tolist()
+
+
+def test_a_dynamic_tree_step_expects_one_plus_the_target_mass_of_its_paths(models):
+    # topk verification keeps a node with the target probability of its path, so a step emits
+    # 1 + sum over drafted nodes of prod p along the path, in expectation (fresh forward passes here).
+    target, draft = models
+    scorer = Scorer(target, draft, CONTEXT, memo=3)
+    spec = DynamicTree(depth=3, top_k=2, budget=5)
+    drafted = grow_dynamic(scorer, spec, 1.0)
+    mass = 1.0
+    for v in range(1, drafted.tree.n_nodes):
+        path = drafted.path_tokens(v)
+        mass += np.prod([_fresh_laws(models, path[:i], 1.0)[0][path[i]] for i in range(len(path))])
+    s = step(scorer, spec, "topk", 1.0, np.random.default_rng(0))
+    assert s.expected == pytest.approx(mass, abs=1e-5) and s.nodes == 6
+
+
+def test_decoding_with_dynamic_trees_matches_the_exact_expectation_and_the_two_token_law(models):
+    target, draft = models
+    spec = DynamicTree(depth=3, top_k=3, budget=6)
+    steps = [s for seed in range(3) for s in decode(target, draft, CONTEXT, spec, "topk", max_new_tokens=60, seed=seed)]
+    diff = np.array([len(s.emitted) - s.expected for s in steps])
+    assert abs(diff.mean()) < 5 * diff.std(ddof=1) / np.sqrt(diff.size)
+    assert all(1 <= len(s.emitted) <= 4 and s.nodes <= 7 for s in steps)
+    scorer = Scorer(target, draft, CONTEXT, memo=2)
+    pairs = first_two(scorer, spec, "topk", 1.0, 1500, np.random.default_rng(3))
+    assert pair_pvalue(scorer, pairs, 1.0) > 1e-4
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda m: DynamicTree(0, 2, 3), "^depth: expected a positive integer"),
+    (lambda m: DynamicTree(2, 2, -1), "^budget:"),
+    (lambda m: decode(*m, CONTEXT, DynamicTree(2, 2, 3), "rrs"), "^method: a DynamicTree is verified with 'topk'"),
+    (lambda m: step(Scorer(*m, CONTEXT), DynamicTree(2, 2, 3), "traversal", 1.0, np.random.default_rng(0)), "^method:"),
+    (lambda m: decode(*m, CONTEXT, [2, 2], "topk"), "^tree: expected a Tree or a DynamicTree"),
+    (lambda m: decode(*m, CONTEXT, Tree.full(2, 3), "beam"), "^method:"),
+])
+def test_bad_dynamic_trees_are_refused_naming_the_argument(models, make, message):
+    with pytest.raises(ValueError, match=message):
+        make(models)
 
 
 def test_a_root_without_drafts_is_refused(models):
