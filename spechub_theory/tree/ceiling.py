@@ -175,24 +175,36 @@ class TreeOptimum:
 RESIDUAL = 1e-8
 
 
-def solver_attempts(solver: str) -> list[dict]:
-    """The solves :func:`tree_optimum` tries in turn, until one is optimal with residuals under :data:`RESIDUAL`.
+def solver_attempts(solver: str) -> list[tuple[str, dict]]:
+    """The ``(solver, options)`` :func:`tree_optimum` tries in turn, until one is optimal with every
+    constraint holding to :data:`RESIDUAL`.
 
-    HiGHS: its interior point method with crossover, then its dual simplex, both with the node OTM's
-    tolerances (:data:`spechub_theory.optimal.otm.SOLVER_OPTIONS`) and presolve off. With presolve
-    on, HiGHS declared feasible programmes infeasible at LLM-like laws (full binary tree of 7
-    nodes, ``iid``, V = 5; of 15 nodes, ``wo``, V = 3) after 95 s, where without it the same
-    programme solves in 2.5 s; the trivial verifier (emit one target token) is always feasible.
-    The interior point method without presolve in turn stops with status "unknown" on some laws
-    of draft masses near 1e-9 (the shipped data restricted to 4 tokens), which the simplex solves
-    in under a second. Other solvers: their node OTM options.
+    HiGHS, always with presolve off: its interior point method (with crossover) and its dual simplex
+    at the node OTM's feasibility tolerances, 1e-10 (:data:`spechub_theory.optimal.otm.SOLVER_OPTIONS`),
+    then both at 1e-9; then Clarabel at 1e-10 where installed. Measured reasons: with presolve on,
+    HiGHS declared feasible programmes infeasible at LLM-like laws (full binary tree of 7 nodes,
+    ``iid``, V = 5; of 15 nodes, ``wo``, V = 3) after 95 s, where without it the same programme
+    solves in 2.5 s (the trivial verifier, emit one target token, is always feasible). At 1e-10,
+    both methods stop with status "unknown" or "infeasible" on the shipped laws restricted to 3 or
+    4 tokens at T = 0.6, whose masses reach 1e-12; at 1e-9 both solve them in under a second, and
+    agree with Clarabel to 1e-8. The residual check keeps the result exact to about 1e-8 whichever
+    attempt succeeds. Other solvers: their node OTM options alone.
     """
+    import cvxpy as cp
+
     options = dict(SOLVER_OPTIONS[solver])
     if "highs_options" not in options:
-        return [options]
-    base = {**options["highs_options"], "presolve": "off"}
-    return [{**options, "highs_options": {**base, "solver": "ipm"}},
-            {**options, "highs_options": {**base, "solver": "simplex"}}]
+        return [(solver, options)]
+    attempts = []
+    for tol in (None, 1e-9):
+        for method in ("ipm", "simplex"):
+            highs = {**options["highs_options"], "presolve": "off", "solver": method}
+            if tol is not None:
+                highs.update(primal_feasibility_tolerance=tol, dual_feasibility_tolerance=tol)
+            attempts.append((solver, {**options, "highs_options": highs}))
+    if cp.CLARABEL in cp.installed_solvers():
+        attempts.append((cp.CLARABEL, dict(SOLVER_OPTIONS["CLARABEL"])))
+    return attempts
 
 
 def drafted_paths(tree: Tree, tokens) -> frozenset:
@@ -434,7 +446,6 @@ def tree_optimum(tree: Tree, law: str, source, *, plan: bool = False, max_cost=M
     ac = sp.csr_matrix((c_vals, (c_rows, c_cols)), shape=(len(sequences), n_c))
     by_tree = sp.csr_matrix((np.ones(n_m), (np.array(rows_e), np.arange(n_m))), shape=(len(keys), n_m))
 
-    solver = lp_solver()
     quiet_highs()
     m = cp.Variable(n_m, nonneg=True)
     constraints = [by_tree @ m == scale * probs]
@@ -447,13 +458,14 @@ def tree_optimum(tree: Tree, law: str, source, *, plan: bool = False, max_cost=M
     problem = cp.Problem(cp.Maximize(np.asarray(weights, dtype=float) @ m), constraints)
     start = time.perf_counter()
     tried = []
-    for options in solver_attempts(solver):
+    for solver, options in solver_attempts(lp_solver()):
         try:
             problem.solve(solver=solver, **options)
             status = problem.status
         except (cp.error.SolverError, ValueError) as err:  # cvxpy raises ValueError on HiGHS's "unknown"
             status = f"solver_error: {str(err).split(',')[0][:80]}"
-        method = options.get("highs_options", {}).get("solver", "")
+        highs = options.get("highs_options", {})
+        method = f"{highs['solver']}, tolerance {highs.get('primal_feasibility_tolerance', 0):.0e}" if highs else ""
         if status in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
             cv = np.zeros(0) if c is None else c.value
             equal = np.concatenate([by_tree @ m.value - scale * probs,
