@@ -205,8 +205,11 @@ def _parser() -> argparse.ArgumentParser:
     ct.add_argument("--out", type=Path, required=True, help="dataset directory to write")
     ct.add_argument("--prompts", type=Path, default=PROMPTS, help="JSON-lines prompts")
     ct.add_argument("--roots", type=POSITIVE, default=24, help="trees per law and temperature")
-    ct.add_argument("--laws", nargs="+", default=["iid", "wo", "hub"], choices=list(DRAFT_LAWS), metavar="LAW",
-                    help=f"draft laws, of {', '.join(DRAFT_LAWS)}")
+    ct.add_argument("--laws", nargs="+", default=["iid", "wo", "hub"], choices=[*DRAFT_LAWS, "top", "eagle"],
+                    metavar="LAW",
+                    help=f"draft laws, of {', '.join(DRAFT_LAWS)}; and deterministic trees: top (every node's "
+                         "most likely tokens of q, verified with topk) and eagle (EAGLE-2's expansion: the "
+                         "branching most probable drafted paths expanded at every level; reranked to a budget when read)")
     ct.add_argument("--temperatures", type=LOGGED_TEMPERATURE, nargs="+", default=[0.6, 1.0],
                     help="sampling temperatures")
     ct.add_argument("--branching", type=POSITIVE, default=2, help="children of every internal node")

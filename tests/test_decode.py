@@ -212,3 +212,40 @@ def test_sampling_puts_the_prompt_on_the_models_device():
 
     [(prompt, generated)] = sample(Model(), Tokenizer(), ["hi"], max_new_tokens=3, seed=0)
     assert prompt.tolist() == [5, 6, 7] and generated.tolist() == [2, 2, 2]
+
+
+def test_collect_trees_logs_top_k_and_eagle_trees_beside_the_sampled_ones(models, tmp_path, monkeypatch):
+    # collect-trees with the tiny models (loading and text sampling stubbed): the log holds the
+    # sampled, top-k and EAGLE-2 trees; topk on the top-k trees is the target mass of their paths,
+    # from fresh forward passes here, up to the tail mass the stored laws drop.
+    import json
+
+    from spechub_theory import LoggedTrees, load_logged
+    from spechub_theory.llm import collect_trees as ct
+
+    target, draft = models
+    description = {"target": "tiny", "draft": "tiny", "vocab_size": V, "hashes": {}}
+    monkeypatch.setattr(ct, "load_pair", lambda *a: (target, draft, None, "cpu", description))
+    # no generated tokens: every root's context is CONTEXT itself
+    monkeypatch.setattr(ct, "sample", lambda model, tok, prompts, n, seed: [(np.array(CONTEXT), np.zeros(0, np.int64))
+                                                                          for _ in prompts])
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text("\n".join(json.dumps({"prompt": f"p{i}"}) for i in range(2)) + "\n")
+    out = ct.collect_trees(prompts, tmp_path / "trees", roots=2, laws=("iid", "top", "eagle"), temperatures=(1.0,),
+                           depth=3, log=lambda *_: None)
+    data = load_logged(out)
+    source = LoggedTrees(data)
+    assert data.meta["tree"]["laws"] == ["iid", "top", "eagle"]
+    assert len(data) == 2 * (7 + 7 + 5)  # roots x (full 15-node trees' internal nodes twice, EAGLE-2: 1 + 2 + 2)
+    tree = Tree.full(2, 15)
+    for root, value in zip(source.roots["top"], source.per_tree(tree, "topk")):
+        view = source.view(tree, int(root))
+        mass = 1.0
+        for v in range(1, tree.n_nodes):
+            path = view.path_tokens(v)
+            mass += np.prod([process(fresh_logits(target, CONTEXT + list(path[:i])), 1.0)[path[i]]
+                             for i in range(len(path))])
+        assert value == pytest.approx(mass, abs=5e-3)  # the stored laws drop at most 1e-2 of tail mass
+    assert source.per_tree_dynamic(4).shape == (2,)
+    with pytest.raises(ValueError, match="^branching: deterministic trees draft 17"):
+        ct.collect_trees(prompts, tmp_path / "x", laws=("top",), branching=17)

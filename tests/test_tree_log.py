@@ -155,3 +155,124 @@ def test_a_corrupt_real_trees_summary_is_named(tmp_path):
         real_trees.load(bad)
     shipped = real_trees.load()  # the shipped summary: 200 real trees per temperature, method and size
     assert len(shipped) == 2 * 3 * 4 * 200
+
+
+# --- deterministic trees: full top-k trees and EAGLE-2 expansion trees (spechub_theory.tree.grow) ---
+
+def mixed_log(tmp_path, roots=6, depth=3, branching=2, laws=("iid", "top", "eagle"), temperatures=(1.0, 0.5)):
+    from spechub_theory.tree.grow import grow_logged_trees
+
+    entries, logged = grow_logged_trees(context_scorer(), roots, laws, temperatures, branching, depth, seed=0,
+                                        max_tail_mass=1e-3)
+    n = len(entries["offsets"]) - 1
+    entries.update(prompt_ids=entries.pop("root_of"), steps=np.zeros(n), context=np.zeros(0),
+                   context_offsets=np.zeros(roots + 1))
+    meta = {"vocab_size": V, "tree": {"branching": branching, "depth": depth, "laws": logged}}
+    return write_logged(tmp_path / "mixed", meta, entries)
+
+
+def _expanded(data, root):
+    """Every drafted node of the logged tree at ``root``, walked from the log by hand:
+    (parent index, token, path draft probability, target path probability, logged position)."""
+    nodes = [(-1, None, 1.0, 1.0, int(root))]
+    children = np.asarray(data.arrays["tree_children"])
+    drafts = np.asarray(data.arrays["tree_drafts"])
+    u = 0
+    while u < len(nodes):
+        pos = nodes[u][4]
+        if pos >= 0:
+            p, q = data.p[pos], data.q[pos]
+            for x, c in zip(drafts[pos], children[pos]):
+                nodes.append((u, int(x), nodes[u][2] * q[x], nodes[u][3] * p[x], int(c)))
+        u += 1
+    return nodes
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory):
+    return mixed_log(tmp_path_factory.mktemp("mixed"))
+
+
+@pytest.mark.parametrize("temperature", [1.0, 0.5])
+def test_logged_top_k_trees_hold_the_most_likely_tokens_and_topk_sums_their_target_path_mass(mixed, temperature):
+    data = st.load_logged(mixed, temperature=temperature)
+    source = st.LoggedTrees(data)
+    tree = st.Tree.full(2, 15)
+    values = source.per_tree(tree, "topk")
+    roots = source.roots["top"]
+    assert values.size == roots.size == 6
+    for root, value in zip(roots, values):
+        nodes = _expanded(data, root)
+        assert len(nodes) == 15  # full: 1 + 2 + 4 + 8, the last level's children not expanded
+        for u, (_, _, _, _, pos) in enumerate(nodes):
+            if pos >= 0:  # the children are the top 2 of the stored q, in order
+                kids = [n[1] for n in nodes if n[0] == u]
+                assert kids == np.argsort(-data.q[pos], kind="stable")[:2].tolist()
+        # topk keeps every node with the target probability of its path (the issue's closed form)
+        assert value == pytest.approx(sum(n[3] for n in nodes), abs=1e-12)
+    sim = st.simulate_tree(tree, "topk", source, n=4000, seed=1)
+    assert abs(sim.estimate - values.mean()) < 5 * sim.se
+
+
+@pytest.mark.parametrize("budget", [1, 3, 6])
+def test_logged_eagle_trees_expand_the_best_paths_and_rerank_to_the_budget(mixed, budget):
+    data = st.load_logged(mixed)
+    source = st.LoggedTrees(data)
+    views = source.dynamic(budget)
+    values = source.per_tree_dynamic(budget)
+    assert len(views) == 6
+    for root, view, value in zip(source.roots["eagle"], views, values):
+        nodes = _expanded(data, root)
+        # expansion: the root, then at each of the 2 further levels the 2 drafted nodes of highest
+        # path draft probability (EAGLE-2's frontier), each with its top-2 tokens: 2 + 2 x 2 x 2 drafted
+        assert len(nodes) == 1 + 2 + 4 + 4
+        for depth_nodes in ([1, 2], [3, 4, 5, 6]):
+            expanded = [u for u in depth_nodes if nodes[u][4] >= 0]
+            best = sorted(depth_nodes, key=lambda u: (-nodes[u][2], u))[:2]
+            assert sorted(expanded) == sorted(best)
+        # rerank: the budget drafted nodes of highest path draft probability
+        kept = sorted(range(1, len(nodes)), key=lambda u: (-nodes[u][2], u))[:budget]
+        assert view.tree.n_nodes == budget + 1
+        paths = set()
+        for u in kept:
+            path, w = [], u
+            while w > 0:
+                path.append(nodes[w][1])
+                w = nodes[w][0]
+            paths.add(tuple(reversed(path)))
+        assert {view.path_tokens(v) for v in range(1, view.tree.n_nodes)} == paths
+        assert value == pytest.approx(1 + sum(nodes[u][3] for u in kept), abs=1e-12)
+
+
+def test_deterministic_trees_sit_beside_the_sampled_ones(mixed):
+    source = st.LoggedTrees(st.load_logged(mixed))
+    assert source.laws == ["iid", "top", "eagle"]
+    tree = st.Tree.full(2, 7)
+    rrs = st.tokens_per_step(tree, "rrs", source)  # the sampled trees are read as before
+    assert rrs == pytest.approx(source.per_tree(tree, "rrs").mean(), abs=1e-12) and source.roots["iid"].size == 6
+    # a log without top-k or EAGLE-2 trees says how to get them
+    only = st.LoggedTrees(st.load_logged(logged_trees_path_iid(mixed)))
+    with pytest.raises(ValueError, match="collect-trees --laws top"):
+        st.tokens_per_step(tree, "topk", only)
+    with pytest.raises(ValueError, match="collect-trees --laws eagle"):
+        only.dynamic(3)
+    with pytest.raises(ValueError, match="^budget:"):
+        source.dynamic(0)
+    from spechub_theory.tree.verifiers import expected_tokens
+
+    with pytest.raises(ValueError, match="^method: a reranked EAGLE-2 tree is verified with 'topk'"):
+        expected_tokens(source.dynamic(3)[0], "rrs")
+
+
+def logged_trees_path_iid(mixed):
+    return logged_trees(mixed.parent, context_scorer(), roots=2, laws=["iid"], name="only_iid")
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"laws": ("top", "beam")}, "^laws: unknown"),
+    ({"laws": ()}, "^laws: need at least one"),
+    ({"laws": ("eagle",), "branching": 17}, "^branching: deterministic trees draft 17 distinct tokens"),
+])
+def test_bad_deterministic_tree_requests_are_refused(tmp_path, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        mixed_log(tmp_path, **kwargs)

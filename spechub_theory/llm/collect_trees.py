@@ -6,6 +6,12 @@ full tree of drafts is grown (:func:`spechub_theory.tree_log.grow_trees`): both 
 node's context (the root context's cached keys and values plus the drafted path,
 :class:`spechub_theory.llm.decode.Scorer`) and the draft law draws the node's children from the
 stored draft law. The dataset is written atomically when complete.
+
+Beside the sampled laws, ``laws`` may name two deterministic trees
+(:mod:`spechub_theory.tree.grow`): ``"top"``, the full tree of every node's ``branching`` most likely
+tokens of ``q`` (verified with ``topk``), and ``"eagle"``, EAGLE-2's expansion tree (Li et al. 2024,
+arXiv 2406.16858: the ``branching`` drafted nodes of highest path draft probability expanded at every
+level), which :meth:`spechub_theory.LoggedTrees.dynamic` reranks to any token budget.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from .. import validate
 from ..drafts import DRAFT_LAWS
 from ..logged import is_dataset, write_logged
 from ..outputs import check_replaceable
-from ..tree_log import grow_trees
+from ..tree.grow import DETERMINISTIC_KINDS, check_kinds, grow_logged_trees
 from .collect import check_tail_mass, dataset_meta, load_pair
 from .decode import Scorer
 from .generate import read_prompts, sample
@@ -40,8 +46,12 @@ def collect_trees(prompts_file, out, *, roots: int = 24, laws=("iid", "wo", "hub
     for name, value in (("branching", branching), ("depth", depth), ("max_new_tokens", max_new_tokens)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name}: must be a positive integer, got {value!r}")
-    for law in laws:
-        if not DRAFT_LAWS[validate.choice(law, "laws", DRAFT_LAWS)].supports(branching):
+    if not len(laws):
+        raise ValueError("laws: need at least one draft law or deterministic tree")
+    sampled = [law for law in laws if law not in DETERMINISTIC_KINDS]
+    check_kinds([law for law in laws if law in DETERMINISTIC_KINDS], branching)
+    for law in sampled:
+        if not DRAFT_LAWS[validate.choice(law, "laws", (*DRAFT_LAWS, *DETERMINISTIC_KINDS))].supports(branching):
             raise ValueError(f"laws: draft law {law!r} does not draft {branching} children (branching = {branching})")
     if not len(temperatures):
         raise ValueError("temperatures: need at least one temperature")
@@ -68,12 +78,12 @@ def collect_trees(prompts_file, out, *, roots: int = 24, laws=("iid", "wo", "hub
             scorer[root] = Scorer(target_model, draft_model, contexts[root])
         return scorer[root].logits(0, paths), scorer[root].logits(1, paths)
 
-    entries = grow_trees(score, roots, list(laws), list(temperatures), branching, depth, seed=rng,
-                         max_tail_mass=max_tail_mass,
-                         progress=lambda done, total: log(f"collect-trees: trees {done}/{total}"))
+    entries, logged_laws = grow_logged_trees(score, roots, laws, temperatures, branching, depth, seed=rng,
+                                             max_tail_mass=max_tail_mass, log=log)
     root_of = entries.pop("root_of")
     entries.update(prompt_ids=root_of, steps=np.asarray(steps)[root_of], context=np.concatenate(contexts),
                    context_offsets=np.concatenate([[0], np.cumsum([c.size for c in contexts])]))
     meta = dataset_meta(description, prompts_file, [rows[r] for r in chosen], seed=seed, max_new_tokens=max_new_tokens,
-                        max_tail_mass=max_tail_mass, tree={"branching": branching, "depth": depth, "laws": list(laws)})
+                        max_tail_mass=max_tail_mass, tree={"branching": branching, "depth": depth,
+                                                           "laws": logged_laws})
     return write_logged(out, meta, entries, overwrite=overwrite, inputs=[prompts_file])

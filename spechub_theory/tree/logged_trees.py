@@ -16,6 +16,7 @@ from ..exact import chain_outcome
 from ..logged import LoggedData
 from ..simulate import walk
 from .drafted import DraftedView
+from .shape import Tree
 from .verifiers import check_shape, expected_tokens, sibling_law
 
 
@@ -49,9 +50,9 @@ class LoggedTrees:
 
     def _roots(self, tree, method: str) -> np.ndarray:
         """The roots of the logged trees ``method`` verifies; validates the shape."""
-        if method == "topk":
-            raise ValueError("method: 'topk' needs deterministic top-k trees; logged trees are sampled "
-                             "(collect-trees does not log top-k trees yet)")
+        if method == "topk" and "top" not in self.laws:
+            raise ValueError(f"method: 'topk' needs deterministic top-k trees; {self.data.path} has none "
+                             f"(laws: {self.laws}; log them with `spechub-theory collect-trees --laws top`)")
         for v, kids in enumerate(tree.children):
             if kids and len(kids) != self.branching:
                 raise ValueError(f"tree: node {v} has {len(kids)} children; the logged trees have {self.branching} per node")
@@ -91,6 +92,48 @@ class LoggedTrees:
                 position[c] = int(self.children[position[v], j])
                 tokens[c] = int(self.drafts[position[v], j])
         return LoggedView(self, tree, tokens, position)
+
+    def dynamic(self, budget: int) -> list["DynamicView"]:
+        """Every logged EAGLE-2 expansion tree (law ``"eagle"``, :mod:`spechub_theory.tree.grow`) at the
+        loaded temperature, reranked to ``budget`` drafted tokens, as drafted trees for ``topk``.
+
+        The drafted nodes are valued by their path draft probability ``prod q`` under the stored laws,
+        and the ``budget`` best kept (ties: the node drafted first), as EAGLE-2's rerank does; a
+        kept node's kept children are its most likely tokens of ``q``, a prefix of the logged ones.
+        """
+        if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
+            raise ValueError(f"budget: expected a positive number of drafted tokens, got {budget!r}")
+        roots = self.roots.get("eagle", np.array([], dtype=np.int64))
+        if roots.size == 0:
+            raise ValueError(f"data: {self.data.path} has no EAGLE-2 trees at T = {self.data.temperature} (laws: "
+                             f"{self.laws}; log them with `spechub-theory collect-trees --laws eagle`)")
+        return [self._reranked(int(root), int(budget)) for root in roots]
+
+    def per_tree_dynamic(self, budget: int) -> np.ndarray:
+        """Exact ``topk`` tokens per step of every logged EAGLE-2 tree reranked to ``budget`` (:meth:`dynamic`)."""
+        return np.array([expected_tokens(view, "topk") for view in self.dynamic(budget)])
+
+    def _reranked(self, root: int, budget: int) -> "DynamicView":
+        position, parent, token, value = [root], [-1], [0], [1.0]  # every drafted node, in drafting order
+        u = 0
+        while u < len(position):
+            pos = position[u]
+            if pos >= 0:
+                q = self._pair(pos)[1]
+                for x, child in zip(self.drafts[pos], self.children[pos]):
+                    position.append(int(child))
+                    parent.append(u)
+                    token.append(int(x))
+                    value.append(value[u] * float(q[x]))
+            u += 1
+        kept = [0] + sorted(sorted(range(1, len(position)), key=lambda i: (-value[i], i))[:budget])
+        new_id = {w: j for j, w in enumerate(kept)}
+        kids: list[list[int]] = [[] for _ in kept]
+        for w in kept[1:]:
+            kids[new_id[parent[w]]].append(new_id[w])
+        tree = Tree(tuple(tuple(k) for k in kids))
+        return DynamicView(self, tree, np.array([token[w] for w in kept], dtype=np.int64),
+                           [position[w] if kids[j] else -1 for j, w in enumerate(kept)])
 
     def contexts(self, tree, method: str) -> np.ndarray:
         """The context (root index, ``prompt_ids``) of every tree :meth:`per_tree` returns, in its order."""
@@ -146,3 +189,19 @@ class LoggedView(DraftedView):
 
     def node_kept(self, v, verifier):
         return self.source.kept(verifier.name, self.position[v])
+
+
+class DynamicView(LoggedView):
+    """A logged EAGLE-2 tree reranked to a budget (:meth:`LoggedTrees.dynamic`): node ``v``'s kept
+    children are the first of its logged ones, verified with ``topk``, whose probability of keeping
+    child ``j`` (``p(c_j)``) does not depend on the children after it."""
+
+    def node_kept(self, v, verifier):
+        if verifier.name != "topk":
+            raise ValueError(f"method: a reranked EAGLE-2 tree is verified with 'topk', not {verifier.name!r}")
+        return super().node_kept(v, verifier)[: len(self.tree.children[v])]
+
+    def laws(self, v):
+        if self.position[v] < 0:  # a kept leaf: its bonus token's law is not logged
+            raise ValueError("tree: a logged leaf has no laws (its bonus token cannot be drawn)")
+        return super().laws(v)
