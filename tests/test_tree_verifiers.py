@@ -349,6 +349,11 @@ def test_bad_input_names_the_argument():
         with pytest.raises(ValueError, match="^tokens: node 1 holds token 1, of zero draft mass at its parent's context"):
             tokens_per_step(tree, method, zero)
     assert tokens_per_step(tree, "topk", zero) == pytest.approx(1.5, abs=1e-15)  # deterministic children: allowed
+    wide = DraftedTree(Tree.full(2, 3), [0, 0, 1], np.full((3, 2), 0.5), [[1.0, 0.0], [0.5, 0.5], [0.5, 0.5]])
+    with pytest.raises(ValueError, match=r"^tree: node 0 has 2 children but q at its context has only 1 tokens .*'topk'"):
+        tokens_per_step(wide.tree, "topk", wide)
+    with pytest.raises(ValueError, match="^tree: node 0 has 2 children; 'block' verifies chains"):
+        verify_tree(wide, "block", 0)
     twice = DraftedTree(Tree.full(2, 3), [0, 1, 1], np.full((3, 2), 0.5), np.full((3, 2), 0.5))
     with pytest.raises(ValueError, match="^tokens: the children of node 0 repeat a token; 'wo' siblings"):
         tokens_per_step(twice.tree, "traversal_wo", twice)
