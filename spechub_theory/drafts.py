@@ -39,13 +39,23 @@ import numpy as np
 def top_tokens(q: np.ndarray, m: int) -> np.ndarray:
     """The ``m`` most likely tokens of ``q`` in decreasing order of ``q`` (ties: lowest index).
 
-    O(V): the tokens at or above the m-th largest value (ties included), then a stable sort of those.
+    O(V): the tokens of positive mass, then among them those at or above the m-th largest value (ties
+    included), then a stable sort of those; zeros (by index) only when fewer than ``m`` are positive.
+    Selecting among the positive tokens first matters: a truncated law is mostly exact zeros, and
+    NumPy's selection slows down about 800x on so many ties (8 ms instead of 10 us at V = 32,000).
     """
-    if m <= 0 or m >= q.size:
-        return np.argsort(-q, kind="stable")[: max(m, 0)]
-    cut = np.partition(q, q.size - m)[q.size - m]
-    candidates = np.flatnonzero(q >= cut)  # in increasing index order, so the stable sort breaks ties by index
-    return candidates[np.argsort(-q[candidates], kind="stable")][:m]
+    if m <= 0:
+        return np.zeros(0, dtype=np.intp)
+    positive = np.flatnonzero(q > 0)  # in increasing index order, so the stable sorts break ties by index
+    values = q[positive]
+    if positive.size > m:
+        cut = np.partition(values, values.size - m)[values.size - m]
+        keep = values >= cut
+        positive, values = positive[keep], values[keep]
+    ranked = positive[np.argsort(-values, kind="stable")][:m]
+    if ranked.size < m:
+        ranked = np.concatenate([ranked, np.flatnonzero(q <= 0)[: m - ranked.size]])
+    return ranked
 
 
 def _choice_excluding(q: np.ndarray, excluded: np.ndarray, rng: np.random.Generator, n: int) -> np.ndarray:

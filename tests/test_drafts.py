@@ -64,3 +64,15 @@ def test_each_law_counts_its_enumeration_without_enumerating(law, k):
     assert count == {"iid": 5**k, "wo": [5, 20, 60, 120, 120][k - 1], "hub": 8, "greedy": 6 - k}[law]
     assert DRAFT_LAWS[law].tuple_count_rule(5, k) == {"iid": f"5^{k}", "wo": f"5!/{5 - k}!", "hub": "2 x (5 - 1)",
                                                       "greedy": f"5 - {k - 1}"}[law]
+
+
+def test_top_tokens_is_the_stable_sort_of_minus_q_on_ties_zeros_and_short_rows():
+    from spechub_theory.drafts import top_tokens
+
+    rng = np.random.default_rng(5)
+    for _ in range(300):
+        v = int(rng.integers(1, 12))
+        q = rng.choice([0.0, 0.1, 0.2, 0.3], size=v)  # many ties and zeros on purpose
+        for m in range(0, v + 2):
+            # the definition: the first m tokens of the stable sort of -q (ties: lowest index)
+            np.testing.assert_array_equal(top_tokens(q, m), np.argsort(-q, kind="stable")[:m])
