@@ -14,6 +14,9 @@ Wall-clock numbers depend on the machine; the ratios are what the targets are st
   ``scipy.optimize.linprog``) on the same LP: the cvxpy overhead;
 * tokens per step of a 31-node binary tree over every position of the shipped logged dataset
   (target: under a minute on one core);
+* the ceiling of tree verification (:func:`spechub_theory.tree.tree_optimum`) on the 7-node binary
+  tree with i.i.d. siblings at V = 3 and V = 5, against the node OTM LP of the root's laws through
+  cvxpy (:func:`run_ceiling`; target: under a minute);
 * tree-level verifiers (issue 14): the exact ``traversal_wo`` value of one 31-node drafted tree
   built from the shipped rows at V = 49,152, against ``rrs_wo`` on the same tree (target: within
   3x); Block Verification's exact depth-2 chain value over a 10,000-position pool, against
@@ -124,6 +127,23 @@ def run_optimum(vocab_iid: int = 152_064, vocab_wo: int = 32_000, repeats: int =
         1,
     )
     lines.append(Timing(f"hub LP via cvxpy (V={vocab_wo})", cvx, "HiGHS direct", cvx / highs, "report"))
+    return lines
+
+
+def run_ceiling(sizes=(3, 5), repeats: int = 3, seed: int = 0) -> list[Timing]:
+    """:func:`spechub_theory.tree.tree_optimum` on the full binary tree of 7 nodes, i.i.d. siblings,
+    LLM-like laws (one row per depth) at each V of ``sizes``, against the node OTM LP of the root's
+    laws (``otm(p, q, "iid", 2)``, the one-level programme) solved through cvxpy in the same run."""
+    from .tree.ceiling import tree_optimum
+
+    lines = []
+    for v in sizes:
+        target, draft = llm_like_logits(3, v, seed=seed)
+        p, q = process(target), process(draft)
+        pool = NodePool(p[:, None, :], q[:, None, :])
+        base = best_time(lambda: otm(p[0], q[0], "iid", 2), repeats)
+        t = best_time(lambda: tree_optimum(Tree.full(2, 7), "iid", pool), repeats if v <= 4 else 1)
+        lines.append(Timing(f"tree ceiling, binary 7, iid (V={v})", t, f"node OTM LP ({base:.3f} s)", t / base, "< 60 s"))
     return lines
 
 

@@ -260,7 +260,8 @@ def numbers(rows: list[dict]) -> dict[str, str]:
     macros["CeilExampleIidTraversal"] = f"{ex[('one level', 'traversal')]:.6f}"
     small = [r for r in rows if r["kind"] == "smallest"]
     macros["CeilSearchModels"] = f"{small[0]['models']}"
-    macros["CeilSmallWoMaxGapThree"] = f"{max(r['max_gap'] for r in small if r['law'] == 'wo' and r['nodes'] <= 3):.1e}"
+    mantissa, exponent = f"{max(r['max_gap'] for r in small if r['law'] == 'wo' and r['nodes'] <= 3):.1e}".split("e")
+    macros["CeilSmallWoMaxGapThree"] = f"${mantissa} \\times 10^{{{int(exponent)}}}$"
     macros["CeilSmallWoMaxGapFour"] = f"{max(r['max_gap'] for r in small if r['law'] == 'wo' and r['nodes'] == 4):.3f}"
     macros["CeilSmallIidMaxGapThree"] = f"{max(r['max_gap'] for r in small if r['law'] == 'iid' and r['nodes'] <= 3):.3f}"
     return macros
