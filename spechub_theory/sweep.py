@@ -477,34 +477,45 @@ def benchmark(data=None, grid=None, temperatures=(0.6, 1.0), *, positions: int =
 
 
 def cell_costs(data, grid, temperature: float = 1.0, *, lo: int = 0, positions: int = 256,
-               optimum: bool = True) -> list[dict]:
-    """Seconds per position of each cell (and of its optimum), measured on ``positions`` positions of
-    ``data`` in this process after one warm-up call: the input of a wall-time estimate.
+               optimum: bool = True) -> dict:
+    """Seconds per position of each cell (with the optimum of its draft law when ``optimum``), measured
+    on ``positions`` positions of ``data`` in this process after one warm-up call: the input of
+    :func:`wall_time_estimate`.
 
-    A cell the library refuses at this vocabulary (a cost guard, e.g. ``rrs_wo`` at ``k >= 3``)
-    is returned with ``seconds_per_position = None`` and the reason."""
-    cells = _cells(list(grid), grid, [temperature])
+    Returns ``{"densify": seconds per position of reading and densifying both laws, "cells": [...]}``;
+    each cell's ``seconds_per_position`` is its own work, the densification (measured alone, on the
+    cheapest cell) subtracted, since a sweep densifies a chunk once per temperature for all its
+    cells. A cell the library refuses at this vocabulary (a cost guard, e.g. ``rrs_wo`` at large
+    ``k``) has ``seconds_per_position = None`` and the reason."""
     hi = lo + positions
+
+    def timed(cells, with_optimum):
+        chunk_values(data, lo, lo + 2, cells, None, with_optimum)
+        tic = time.perf_counter()
+        chunk_values(data, lo, hi, cells, None, with_optimum)
+        return (time.perf_counter() - tic) / positions
+
+    densify = timed([("single", 1, float(temperature))], False)
     out = []
-    for cell in cells:
+    for cell in _cells(list(grid), grid, [temperature]):
         row = {"method": cell[0], "k": cell[1], "temperature": cell[2]}
         try:
-            chunk_values(data, lo, lo + 2, [cell], None, optimum)
-            tic = time.perf_counter()
-            chunk_values(data, lo, hi, [cell], None, optimum)
-            row.update(seconds_per_position=(time.perf_counter() - tic) / positions, refused=None)
+            row.update(seconds_per_position=max(timed([cell], optimum) - densify, 0.0), refused=None)
         except ValueError as err:
-            row.update(seconds_per_position=None, refused=str(err).split(";")[0])
+            row.update(seconds_per_position=None, refused=str(err).split(" exceeds max_cost")[0])
         out.append(row)
-    return out
+    return {"densify": densify, "cells": out}
 
 
-def wall_time_estimate(costs: list[dict], positions: int, temperatures: int, workers: int) -> dict:
-    """The wall time of the grid of ``costs`` (:func:`cell_costs`, at one temperature) over
-    ``positions`` positions and ``temperatures`` temperatures on ``workers`` workers, assuming the
-    work divides evenly (independent chunks, no shared state) and each worker runs as fast as the
-    process that measured the costs: ``sum_cells cost * positions * temperatures / workers``."""
-    timed = [c for c in costs if c["seconds_per_position"] is not None]
-    seconds = sum(c["seconds_per_position"] for c in timed) * positions * temperatures / workers
+def wall_time_estimate(costs: dict, positions: int, temperatures: int, workers: int) -> dict:
+    """The wall time of the grid of ``costs`` (:func:`cell_costs`, at one temperature) over ``positions``
+    positions and ``temperatures`` temperatures on ``workers`` workers: ``(densify + sum_cells cost)
+    * positions * temperatures / workers``, assuming the chunks divide evenly (they are independent)
+    and each worker runs as fast as the process that measured the costs. Refused cells are left out
+    and listed."""
+    timed = [c for c in costs["cells"] if c["seconds_per_position"] is not None]
+    per_position = costs["densify"] + sum(c["seconds_per_position"] for c in timed)
+    seconds = per_position * positions * temperatures / workers
     return {"seconds": seconds, "hours": seconds / 3600, "cells": len(timed) * temperatures,
-            "refused": [(c["method"], c["k"], c["refused"]) for c in costs if c["seconds_per_position"] is None]}
+            "seconds_per_position_and_temperature": per_position,
+            "refused": [(c["method"], c["k"], c["refused"]) for c in costs["cells"] if c["seconds_per_position"] is None]}
