@@ -252,3 +252,75 @@ def test_bad_input_names_the_argument():
 def test_gap_table_prints_every_verifier():
     text = gap_table([("binary 7, V = 3", Tree.full(2, 7), "iid", random_pool(3, 3, 0))])
     assert "traversal" in text and "rrs" in text and "ceiling" in text
+
+
+def test_more_bad_input_names_the_argument():
+    model = context_model(3, 0, 3)
+    with pytest.raises(ValueError, match="^law:.*node 1 of tree has 3"):  # a hub node of three children, below the root
+        tree_optimum(Tree(((1,), (2, 3, 4), (), (), ())), "hub", model)
+
+    def shrinking(prefix):  # V = 3 at the root, V = 2 below it
+        return model(prefix) if not prefix else (np.full(2, 0.5), np.full(2, 0.5))
+
+    with pytest.raises(ValueError, match=r"^source:.*shape \(2,\)"):
+        tree_optimum(Tree.chain(2), "iid", shrinking)
+
+    def missing(prefix):
+        if prefix:
+            raise KeyError(prefix)
+        return model(prefix)
+
+    with pytest.raises(ValueError, match=r"^source: no laws for the prefix"):
+        tree_optimum(Tree.chain(2), "iid", missing)
+    with pytest.raises(ValueError, match="^source:.*not a pair of distributions"):
+        tree_optimum(Tree.chain(1), "iid", lambda prefix: (np.array([1.5, -0.5]), np.array([0.5, 0.5])))
+    with pytest.raises(ValueError, match="^source:"):
+        tree_optimum(Tree.chain(1), "iid", np.full((2, 3), 1 / 3))
+
+
+def llm_pool(v, depths, seed):
+    from spechub_theory.synthetic import llm_like_logits, process
+
+    target, draft = llm_like_logits(depths, v, seed=seed)
+    return NodePool(process(target)[:, None, :], process(draft)[:, None, :])
+
+
+def drafted_mass_bound(tree, law, model):
+    """``sum_s min(p(s), P(s is a drafted path))``, the bound ``E[n] = sum_s C(s)`` gives (module docstring)."""
+    mass = {(): 1.0}
+    for tokens, w in ordered_trees(tree, law, model):
+        for s in drafted_paths(tree, tokens):
+            mass[s] = mass.get(s, 0.0) + w
+    return sum(min(m, math.prod(model(s[:i])[0][s[i]] for i in range(len(s)))) for s, m in mass.items())
+
+
+def test_laws_where_the_solver_needed_its_fallbacks():
+    # HiGHS's presolve called the first "infeasible" after 95 s (the trivial verifier is feasible);
+    # the second, shipped laws restricted to 3 tokens at T = 0.6 (masses down to 1e-12), stopped
+    # "unknown" at feasibility tolerance 1e-10 with either method
+    from spechub_theory.reproduce.fig8_tree_ceiling import shipped_pools
+
+    tree = Tree.full(2, 7)
+    for pool, bound in ((llm_pool(5, 3, 0), False), (shipped_pools(0.6, 2, 3, 6)[0][5], True)):
+        res = tree_optimum(tree, "iid", pool)
+        assert res.success, res.message
+        assert res.value >= max(tokens_per_step(tree, m, pool) for m in ("rrs", "traversal")) - TOL
+        if bound:  # 729 ordered trees at V = 3 (15,625 at V = 5: seconds)
+            assert res.value <= drafted_mass_bound(tree, "iid", pool_model(pool)) + TOL
+
+
+def test_a_solution_that_breaks_a_constraint_is_not_returned(monkeypatch):
+    from spechub_theory.tree import ceiling
+
+    monkeypatch.setattr(ceiling, "RESIDUAL", -1.0)  # no solution can pass
+    res = tree_optimum(Tree.from_levels([2]), "iid", context_model(3, 0))
+    assert not res.success and math.isnan(res.value)
+    assert res.message.startswith("the LP was not solved") and "residual" in res.message
+
+
+def test_the_ceiling_bench_times_against_the_node_lp():
+    from spechub_theory import bench
+
+    (line,) = bench.run_ceiling(sizes=(2,), repeats=1)
+    assert line.name == "tree ceiling, binary 7, iid (V=2)" and line.baseline.startswith("node OTM LP")
+    assert line.seconds > 0 and 0 < line.ratio < math.inf and line.met is True
