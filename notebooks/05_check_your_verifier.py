@@ -164,7 +164,7 @@ print(big.passed, f"{big.seconds:.1f} s")
 
 
 # %%
-from spechub_theory.testing.examples import block_uncapped, traversal_wo  # noqa: E402
+block_uncapped, traversal_wo = st.testing.examples.block_uncapped, st.testing.examples.traversal_wo
 
 
 def my_traversal_wo_root_laws(tree, tokens, p, q, rng):

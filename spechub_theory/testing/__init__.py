@@ -17,6 +17,7 @@
 * :func:`add_check_parser` and :func:`run_check`: the ``spechub-theory check FILE.py:FUNCTION`` command.
 """
 
+from . import examples
 from .command import add_check_parser, load_function, run_check
 from .harness import Case, CaseResult, VerifierCheck, check_verifier, default_cases
 from .models import ContextModel, random_context_model
@@ -36,6 +37,7 @@ __all__ = [
     "TreeVerifierCheck",
     "VerifierCheck",
     "add_check_parser",
+    "examples",
     "check_tree_verifier",
     "check_verifier",
     "default_cases",
