@@ -105,8 +105,9 @@ LAW_METHODS = {"iid": ("rrs", "traversal", "block"), "wo": ("rrs_wo", "traversal
                "topk": ("topk",)}
 #: Default ``max_cost`` of :func:`tree_optimum`: an upper bound on the LP's variables
 #: (:func:`lp_variables`), computed from the tree shape and ``V`` before anything is enumerated. It
-#: admits the full binary trees of 7 nodes at V <= 5 for every law (iid at V = 5: bound 99,750, an LP
-#: of 32,689 variables, 16 s on a shared core) and of 15 nodes at V <= 4 (hub), 3 (wo), 2 (iid).
+#: admits the full binary trees of 7 nodes at V <= 5 (iid; at V = 5 bound 99,750, an LP of 74,655
+#: variables, 4.5 s on a shared core), 6 (wo), 13 (hub), and of 15 nodes at V <= 4 (hub), 3 (wo),
+#: 2 (iid). Measured limits at 60 s: :func:`tree_optimum`'s Notes.
 MAX_COST = 200_000
 
 
@@ -372,6 +373,24 @@ def tree_optimum(tree: Tree, law: str, source, *, plan: bool = False, max_cost=M
     Returns
     -------
     TreeOptimum
+
+    Notes
+    -----
+    The size solved in 60 s. Largest ``V`` of the full binary trees, one LLM-like pair per depth,
+    the time of one call (enumeration, building, solving; cvxpy's import, about 1.5 s, included),
+    measured on the project's two-core machine shared with other jobs::
+
+        tree       iid                           wo                            hub
+        7 nodes    V = 6, 17.5 s (V = 7: 78 s)   V = 6, 7.3 s (V = 7: 65 s)    V = 16, 23.5 s (V = 20: 88 s)
+        15 nodes   V = 2, 0.8 s (V = 3: > 150 s) V = 3, 9.6 s (V = 4: > 150 s) V = 4, 15 s (V = 5: > 150 s)
+        31 nodes   none (V = 2: > 90 s)          V = 2 (deterministic)         V = 2 (deterministic; V = 3: > 100 s)
+
+    measured, for each depth ``D``, law and ``V``, by::
+
+        from spechub_theory.synthetic import llm_like_logits, process
+        t, d = llm_like_logits(D + 1, V, seed=0)
+        pool = NodePool(process(t)[:, None, :], process(d)[:, None, :])
+        tree_optimum(Tree.full(2, 2 ** (D + 1) - 1), law, pool, max_cost=None)
 
     Examples
     --------
