@@ -142,15 +142,14 @@ ax.grid(alpha=0.3)
 # your own GPU's profile in the same JSON and load it with `CostModel.load`.
 
 # %%
-from spechub_theory.tree.choose import CostModel, fastest_tree, kept_of, speedups
 
 data = st.load_logged(temperature=1.0)
 pool = st.NodePool(data.p, data.q, positions=300)
-for label, cost in (("CPU, measured", CostModel.shipped()), ("GPU-like model", CostModel.memory_bound())):
+for label, cost in (("CPU, measured", st.CostModel.shipped()), ("GPU-like model", st.CostModel.memory_bound())):
     for method, widths in (("rrs", (1, 2, 3, 4)), ("spechub", (1, 2))):
-        kept = kept_of(method, pool, widths)
-        best, s = fastest_tree(kept, cost, max_nodes=64, max_depth=8)
-        curve = speedups(kept, cost, 64, 8)
+        kept = st.kept_of(method, pool, widths)
+        best, s = st.fastest_tree(kept, cost, max_nodes=64, max_depth=8)
+        curve = st.speedups(kept, cost, 64, 8)
         print(f"{label:<15} {method:<8} fastest: {best.nodes:>2} nodes, depth {best.tree.depth}, speedup {s:.2f}"
               f"  (at 8 / 32 nodes: {curve[8]:.2f} / {curve[32]:.2f})")
         assert abs(s - curve.max()) < 1e-12

@@ -14,7 +14,7 @@ from .testing import VerifierCheck, check_verifier
 from .tree import (DraftedTree, LoggedTrees, NodePool, Tree, TreeEstimate, TreeSimulation, emitted_law,
                    estimate_tokens_per_step, simulate_tree, tokens_per_step, verify_tree)
 from .tree.ceiling import CeilingPlan, TreeOptimum, tree_optimum
-from .tree.choose import CostModel, OptimalTree, fastest_tree, optimal_tree, optimal_tree_for, speedup
+from .tree.choose import CostModel, OptimalTree, fastest_tree, kept_of, optimal_tree, optimal_tree_for, speedup, speedups
 from .verifiers import VERIFIERS, Verifier, method_names, register_verifier
 
 #: The method names accepted by :func:`acceptance_rate`, :func:`output_distribution` and :func:`simulate`:
@@ -23,6 +23,8 @@ METHODS = method_names()
 
 __all__ = [
     "speedup",
+    "speedups",
+    "kept_of",
     "optimal_tree_for",
     "optimal_tree",
     "fastest_tree",

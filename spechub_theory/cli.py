@@ -386,7 +386,8 @@ def _profile(args) -> int:
 def _run(args) -> int:
     if args.command == "bench":
         lines = (bench.run(args.positions, args.vocab, args.repeats) + bench.run_optimum()
-                 + bench.run_trees(positions=args.tree_positions) + (bench.run_scorer() if args.llm else []))
+                 + bench.run_trees(positions=args.tree_positions) + bench.run_ceiling()
+                 + (bench.run_scorer() if args.llm else []))
         print(bench.report(lines))
         if args.sweep:
             from .sweep import benchmark
