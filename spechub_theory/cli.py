@@ -122,6 +122,17 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
+class _Help(argparse.ArgumentDefaultsHelpFormatter):
+    """Every flag's help ends with its default, unless the help already says what the default is
+    (a ``None`` default that means "the shipped model" is stated in words, not as ``None``)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text.lower() or action.default in (None, argparse.SUPPRESS) or action.default is False:
+            return text
+        return super()._get_help_string(action)
+
+
 def _number(kind, name: str, low=None, high=None, low_open: bool = False, high_open: bool = False):
     """An argparse type: ``kind`` within the bounds, refused with a message naming the bounds."""
     def parse(text: str):
@@ -160,7 +171,7 @@ DESCRIPTION = ("Exact acceptance rates, output laws and optima of multi-draft sp
 
 
 def _parser() -> argparse.ArgumentParser:
-    fmt = argparse.ArgumentDefaultsHelpFormatter
+    fmt = _Help
     parser = _Parser(prog="spechub-theory", description=DESCRIPTION, formatter_class=fmt)
     sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
     table = sub.add_parser("table", help="acceptance of every verifier against k (the default)", formatter_class=fmt)
@@ -276,7 +287,7 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--overwrite", action="store_true", help="replace an existing cost profile at --out")
     from .testing import add_check_parser
 
-    add_check_parser(sub)
+    add_check_parser(sub, fmt)
     sd = sub.add_parser("synthetic-data", help="write a large LLM-like logged dataset chunk by chunk",
                         formatter_class=fmt)
     sd.add_argument("--out", type=Path, required=True, help="dataset directory to write")

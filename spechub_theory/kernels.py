@@ -1,9 +1,17 @@
-"""Numba kernels for the exact acceptance rates.
+"""Numba kernels for the exact acceptance rates and optima.
 
-Every kernel takes C-contiguous float64 arrays ``p`` and ``q`` of shape ``(n, V)`` whose rows are
-validated distributions, and writes one number per row into ``out``. The public wrappers in
-:mod:`spechub_theory.verifiers` validate, reshape and document the formulas; the tests keep a
-pure-NumPy reference for each kernel.
+The kernels trust their inputs: C-contiguous float64 arrays whose rows are distributions already
+validated by the public wrappers (:mod:`spechub_theory.verifiers`, :mod:`spechub_theory.optimal`,
+:mod:`spechub_theory.validate`), which also document the formulas. Their shapes differ, and each
+kernel's docstring states its own: most take ``p, q`` of shape ``(n, V)`` and fill one row of ``out``
+per position (``rrs_rejection``, ``rrs_wo_rejection`` and ``kseq_acceptance``: ``k`` numbers per
+row; ``spechub_positions``: 2; ``hub_set_acceptance``: ``m + 2``); ``wo_prefix_containment`` takes
+one sorted law; ``kseq_rho``, ``ratio_keys`` and ``iid_prefix_minimum`` work on one position and
+return their values; ``row_sums_checked`` returns a problem code.
+
+The tests check every kernel through its public wrapper against an independent computation
+(enumeration of the draft law and the verifier's chain, brute force over subsets, the dense LP);
+``kseq_rho`` and ``wo_prefix_containment`` are also checked directly against NumPy references.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ class OptimalCut:
 
 def optimal_cut(p, q, law: str = "iid", k: int | None = None, *, normalize: bool = False, strict: bool = False,
                 max_cost=None) -> OptimalCut:
-    r"""The OTM value and a token set ``H`` certifying it: :math:`1 + p(H) - P(S \subseteq H) = lpha^*`.
+    r"""The OTM value and a token set ``H`` certifying it: :math:`1 + p(H) - P(S \subseteq H) = \alpha^*`.
 
     ``H`` certifies the value: no lossless verifier on this draft law accepts more often than
     ``1 + p(H) - P(all drafts in H)``, and one accepts exactly that often.
@@ -47,9 +47,11 @@ def optimal_cut(p, q, law: str = "iid", k: int | None = None, *, normalize: bool
         Target and draft distributions; leading axes broadcast.
     law : str
         A draft law of :data:`spechub_theory.DRAFT_LAWS`. The law computes its own optimum
-        (:meth:`spechub_theory.drafts.DraftLaw.optimum`): the prefix searches for ``iid`` and ``wo``,
-        the closed form for ``hub`` and ``greedy`` (:mod:`spechub_theory.optimal.subset`, with the
-        proofs), the subset form by enumeration for a registered law without its own.
+        (:meth:`spechub_theory.drafts.DraftLaw.optimum`): the prefix search for ``iid`` and the closed
+        forms for ``hub`` and ``greedy`` (:mod:`spechub_theory.optimal.subset`, with the proofs); the
+        prefix search for ``wo``, whose prefix rule is not proved (it agrees with brute force over
+        every subset on every case tested, the LP on small V); the subset form by enumeration for a
+        registered law without its own.
     k : int or None
         Number of drafts; ``None``: the law's default, 2. A row of ``q`` with fewer tokens than the
         law needs for ``k`` gets the optimum with the drafts the law makes there (all of them).
@@ -100,7 +102,8 @@ def optimal_acceptance_rate(p, q, law: str = "iid", k: int | None = None, *, sol
         Number of drafts; ``None``: the law's default, 2. Rows with fewer tokens than the law needs
         are drafted in full, as in :func:`optimal_cut`.
     solver : {"subset", "lp"}
-        ``"subset"``: the law's own optimum (:func:`optimal_cut`: ``O(V log V)`` for iid; for wo at
+        ``"subset"``: the law's own optimum (:func:`optimal_cut`: ``O(V log V)`` for iid; for wo, by a
+        prefix rule that is tested, not proved (use ``"lp"`` to certify a small case), at
         ``k >= 3`` ``O(V M k)`` with ``M`` the quadrature nodes of
         :func:`spechub_theory.optimal.subset.race_rule`, about 100-150; closed forms for hub and
         greedy). ``"lp"``: the compact OTM linear program (:func:`otm`) of each row, for small V or

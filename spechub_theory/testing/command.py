@@ -60,11 +60,12 @@ def load_function(spec: str):
     return function
 
 
-def add_check_parser(subparsers) -> argparse.ArgumentParser:
-    """Add the ``check`` subcommand to ``subparsers`` (from ``ArgumentParser.add_subparsers``); returns its parser."""
+def add_check_parser(subparsers, formatter=argparse.ArgumentDefaultsHelpFormatter) -> argparse.ArgumentParser:
+    """Add the ``check`` subcommand to ``subparsers`` (from ``ArgumentParser.add_subparsers``), its help
+    formatted by ``formatter``; returns its parser."""
     check = subparsers.add_parser(
         "check", help="check that your verifier is lossless (FILE.py:FUNCTION)",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=formatter,
         description="Run FUNCTION(drafts, p, q, rng) -> token from FILE.py on drafts drawn from a draft law, over "
                     "random and corner cases, and test that the emitted token has the target's law (chi-square, "
                     "Holm's correction). With --tree, run FUNCTION(tree, tokens, p, q, rng) -> emitted tokens on "

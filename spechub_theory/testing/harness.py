@@ -92,10 +92,10 @@ class CaseResult:
 
     def line(self) -> str:
         tests = _pvalues_text(self.pvalues)
-        acc = f", acceptance {self.acceptance:.4f}" + (
+        acc = f", estimated acceptance {self.acceptance:.4f}" + (
             f" (exact {self.acceptance_exact:.4f})" if self.acceptance_exact is not None else "")
         verdict = "" if not self.adjusted else ("  ok" if self.passed else "  FAILED")
-        return f"{self.case.name:<30} V={self.case.p.size:<2} TV {self.tv:.4f}{acc}, {tests}{verdict}"
+        return f"{self.case.name:<30} V={self.case.p.size:<2} estimated TV {self.tv:.4f}{acc}, {tests}{verdict}"
 
 
 @dataclass(frozen=True)
@@ -162,7 +162,7 @@ class VerifierCheck:
             lines += [f"worst failing case: {self.worst_original.case.name!r}, shrunk to V = {w.case.p.size}:",
                       f"  {w.case.describe()}",
                       f"  emitted {np.array2string(emitted, precision=4, separator=', ')} "
-                      f"(TV {w.tv:.4f} from p); {_pvalues_text(w.pvalues)}"]
+                      f"(estimated TV {w.tv:.4f} from p); {_pvalues_text(w.pvalues)}"]
         return "\n".join(lines)
 
     def __str__(self) -> str:
