@@ -229,7 +229,9 @@ def sweep(data=None, methods=("rrs", "spechub"), k=2, temperatures=1.0, *, top_p
         One row per position and cell (columns ``position``, ``acceptance`` and ``optimum``)
         instead of one row per cell.
     chunk : int
-        Positions per task (the task's memory is about ``3 * chunk * V * 8`` bytes per temperature).
+        Positions per task. A task's memory is about ``5 * chunk * V * 8`` bytes per temperature
+        above the worker's baseline, whatever the dataset's size (measured: 613 MB at ``chunk = 512``,
+        ``V = 32,000`` over a 1,000,000-position dataset, on a 138 MB baseline).
     checkpoint : path, optional
         A folder for finished chunks (see the module docstring): a rerun resumes from it.
     progress : bool

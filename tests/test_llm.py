@@ -246,3 +246,19 @@ def test_a_resumed_collection_keeps_its_sampling_settings(collected, tmp_path):
         collect(prompts, tmp_path / "d", max_new_tokens=2, batch=1, temperature=1.5, top_k=50, log=interrupt)
     with pytest.raises(ValueError, match=r"temperature: interrupted run 1.5, now 1.2; top_k: interrupted run 50, now None"):
         collect(prompts, tmp_path / "d", max_new_tokens=2, batch=1, temperature=1.2, log=lambda *_: None)
+
+
+@pytest.mark.slow
+def test_validate_checks_the_tree_level_verifiers_end_to_end():
+    from spechub_theory.llm.validate import validate
+
+    checks = validate(contexts=1, methods=(("traversal_wo", 2), ("topk", 2)), kinds=("node", "decode", "pairs"),
+                      pairs=20, prompts=1, max_new_tokens=4, log=lambda *_: None)
+    names = [c.name for c in checks]
+    # No node check for tree-level verifiers; decode: tokens per step for each (root acceptance only
+    # for topk, whose root keeps a draft with probability p(c1) + p(c2)); pairs on two-level trees.
+    # (Small sizes: this checks the wiring; `spechub-theory validate` runs the full sizes, and
+    # tests/test_decode.py checks every tree verifier's two-token law on the tiny models.)
+    assert [n.split(",")[0] for n in names] == ["decode"] * 3 + ["pairs"] * 2, names
+    assert sum("root acceptance" in n for n in names) == 1 and "topk" in next(n for n in names if "root acceptance" in n)
+    assert all(c.passed for c in checks), [c.line() for c in checks if not c.passed]

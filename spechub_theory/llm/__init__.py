@@ -14,4 +14,7 @@
 
 #: The verifiers ``spechub-theory validate`` checks, each with its number of drafts (kept free of
 #: torch so that the command line can list them without the extra).
-VALIDATED_METHODS = (("single", 1), ("rrs", 2), ("rrs_wo", 2), ("spechub", 2), ("kseq", 2), ("greedy", 3), ("nss", 2))
+VALIDATED_METHODS = (("single", 1), ("rrs", 2), ("rrs_wo", 2), ("spechub", 2), ("kseq", 2), ("greedy", 3), ("nss", 2),
+                     ("block", 1), ("traversal", 2), ("traversal_wo", 2), ("topk", 2))
+#: The tree-level verifiers among them (no node check: they verify a whole tree, not one node).
+TREE_LEVEL_METHODS = ("block", "traversal", "traversal_wo", "topk")
