@@ -218,6 +218,37 @@ if importlib.util.find_spec("torch") is not None:
                    int(torch.nonzero(rest > 0)[-1]))
 
     print(st.check_verifier(torch_single, law="iid", k=1, n=3_000).summary().splitlines()[0])
+
+    # An engine verifies many positions at once. Recursive rejection sampling over k i.i.d. drafts,
+    # vectorised over the n verifications the harness hands over with batched=True (drafts of shape
+    # (n, k), one token per row back): try draft j against the current residual p_j, keep it with
+    # probability min(1, p_j(x) / q(x)), else move to p_{j+1} = norm((p_j - q)_+); after k rejections
+    # sample the last residual.
+    def torch_rrs_batched(drafts, p, q, rng):
+        n, k = drafts.shape
+        P = torch.tensor(p).expand(n, -1).clone()
+        Q = torch.tensor(q)
+        rows = torch.arange(n)
+        u = torch.tensor(rng.random((n, k)))
+        out = torch.full((n,), -1, dtype=torch.long)
+        active = torch.ones(n, dtype=torch.bool)
+        for j in range(k):
+            x = torch.tensor(drafts[:, j], dtype=torch.long)  # a copy: the harness hands read-only arrays
+            keep = active & (u[:, j] * Q[x] < P[rows, x])
+            out[keep] = x[keep]
+            active &= ~keep
+            residual = torch.clamp(P - Q, min=0.0)
+            residual = residual / residual.sum(1, keepdim=True).clamp_min(1e-300)
+            P = torch.where(active[:, None], residual, P)
+        cdf = torch.cumsum(P, 1)
+        v = torch.tensor(rng.random(n), dtype=cdf.dtype)[:, None]
+        y = torch.searchsorted(cdf, v, right=True).squeeze(1).clamp(max=P.shape[1] - 1)
+        out[active] = y[active]
+        return out.numpy()
+
+    check = st.check_verifier(torch_rrs_batched, law="iid", k=2, n=5_000, batched=True, reference="rrs")
+    print(check.summary().splitlines()[0])
+    assert check.passed
 else:
     print("torch is not installed: skipped")
 
