@@ -402,3 +402,14 @@ def test_block_at_depth_two_needs_no_enumeration_limit():
         tokens_per_step(Tree.chain(2), "block", pool, max_trees=10**6), abs=1e-14)
     with pytest.raises(ValueError, match="states of b"):
         tokens_per_step(Tree.chain(3), "block", pool, max_trees=100)
+
+
+def test_enumerating_a_large_pool_is_refused_before_any_tuple_is_listed():
+    # 40 dense rows at V = 3000: 40 * 3000 * 2999 = 3.6e8 draft pairs at the root alone. Listing them
+    # would take an array of pairs by V (terabytes); the count comes from the supports first.
+    from spechub_theory.synthetic import llm_like_logits, process
+
+    target, draft = llm_like_logits(40, 3000, seed=2)
+    pool = NodePool(process(target), process(draft))
+    with pytest.raises(ValueError, match=r"enumerates about 3\.6e\+08 drafted trees, more than max_trees"):
+        tokens_per_step(Tree.full(2, 3), "traversal_wo", pool)

@@ -238,14 +238,16 @@ class NodePool:
         for v in internal:
             k = len(tree.children[v])
             law = sibling_law(method, k)
-            here = []
-            for i in range(self.size):
-                _, q = self.row(tree.depths[v], i)
-                tuples, probs = law.enumerate(q, k)
-                here += [(prob / self.size, i, drafts) for drafts, prob in zip(tuples, probs)]
-            count *= len(here)
+            rows_here = [self.row(tree.depths[v], i)[1] for i in range(self.size)]
+            # count the draft tuples from the supports before enumerating any (an enumeration is an
+            # array of tuples by V, so counting after it could exhaust memory first)
+            count *= sum(law.tuple_count(int(np.count_nonzero(q > 0)), k) for q in rows_here)
             if count > max_trees:
                 self._refuse(method, "drafted trees", count, max_trees)
+            here = []
+            for i, q in enumerate(rows_here):
+                tuples, probs = law.enumerate(q, k)
+                here += [(prob / self.size, i, drafts) for drafts, prob in zip(tuples, probs)]
             options.append(here)
         rows = {}
         total = 0.0
