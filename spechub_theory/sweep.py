@@ -468,9 +468,7 @@ def benchmark(data=None, grid=None, temperatures=(0.6, 1.0), *, positions: int =
         say(f"local scheduler: {local:.1f} s")
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
                 Client(cluster) as client:
-            warm = [client.submit(chunk_values, data, 0, min(chunk, n), cells, None, True, pure=False)
-                    for _ in range(workers)]
-            client.gather(warm)
+            client.run(chunk_values, data, 0, min(chunk, n), cells, None, True)  # on every worker
             clustered = timed(lambda: sweep(data, list(grid), grid, temperatures, chunk=chunk, scheduler=client))
         lines.append({"run": f"sweep, LocalCluster of {workers} workers", "seconds": clustered,
                       "throughput": work / clustered, "ratio": serial / clustered})
