@@ -193,9 +193,9 @@ def test_figure_nine_is_the_best_speedup_of_every_shape_and_no_tree_pays_on_this
 def test_figure_ten_pairs_each_sequence_verifier_with_its_token_level_counterpart(quick):
     rows = _rows(quick, "fig10_tree_verifiers")
 
-    def row(shape, depth, method, t="1.0"):
+    def row(shape, depth, method, t="1.0", model="i.i.d. nodes"):
         return next(r for r in rows if r["shape"] == shape and r["depth"] == str(depth) and r["method"] == method
-                    and r["temperature"] == t)
+                    and r["temperature"] == t and r["model"] == model)
 
     # Reductions (issue 14): Traversal on one level is RRS without replacement, and Block
     # Verification with one draft is single-draft verification, so on the same drafts each paired
@@ -211,6 +211,10 @@ def test_figure_ten_pairs_each_sequence_verifier_with_its_token_level_counterpar
     top = np.argsort(-q, axis=1, kind="stable")[:, :2]
     expected = 1 + np.take_along_axis(p, top, axis=1).sum(1).mean()
     assert float(row("full binary", 1, "topk")["tokens_per_step"]) == pytest.approx(expected, abs=1e-12)
+    # On the real trees the same reductions hold tree by tree (the same drafts for both verifiers).
+    for t in ("0.6", "1.0"):
+        assert abs(float(row("full binary", 1, "traversal_wo", t, "real trees")["gap"])) < 1e-12
+        assert abs(float(row("chain", 1, "block", t, "real trees")["gap"])) < 1e-12
     # The Traversal paper's Table 3 beside it: chain of depth 5, 1.99 against 2.10.
     reported = _rows(quick, "fig10_tree_verifiers", "reported")
     assert {(r["shape"], r["method"], r["tokens_per_step"]) for r in reported} >= {

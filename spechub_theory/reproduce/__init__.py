@@ -106,12 +106,21 @@ def _numbers(results: dict) -> str:
     for t, tag in ((0.6, "Six"), (1.0, "One")):
         for shape, depth, method, name in (("full binary", 5, "traversal_wo", "Traversal"), ("chain", 5, "block", "Block")):
             r = next(r for r in tv if r["temperature"] == t and r["shape"] == shape and r["depth"] == depth
-                     and r["method"] == method)
+                     and r["method"] == method and r["model"] == "i.i.d. nodes")
             macros[f"{name}GapT{tag}"] = f"${r['gap']:+.3f} \\pm {r['standard_error']:.3f}$"
             macros[f"{name}TpsT{tag}"] = f"{r['tokens_per_step']:.3f}"
         r = next(r for r in tv if r["temperature"] == t and r["shape"] == "full binary" and r["depth"] == 5
-                 and r["method"] == "topk")
+                 and r["method"] == "topk" and r["model"] == "i.i.d. nodes")
         macros[f"TopkTpsT{tag}"] = f"{r['tokens_per_step']:.3f}"
+        real = {(r["shape"], r["method"], r["nodes"]): r for r in tv if r["temperature"] == t and r["model"] == "real trees"}
+        for key, name in ((("full binary", "traversal_wo", 31), "RealTraversal"), (("chain", "block", 6), "RealBlock")):
+            r = real[key]
+            macros[f"{name}GapT{tag}"] = f"${r['gap']:+.3f} \\pm {r['gap_se']:.3f}$"
+        for key, name in ((("full binary", "rrs_wo", 31), "RealRrsWo"), (("full binary", "topk", 31), "RealTopk"),
+                          (("EAGLE-2 budget", "eagle", 31), "RealEagle"), (("chain", "single", 6), "RealSingleChain")):
+            r = real[key]
+            macros[f"{name}TpsT{tag}"] = f"${r['tokens_per_step']:.3f} \\pm {r['standard_error']:.3f}$"
+        macros["RealTreeVerifierTrees"] = f"{real[('full binary', 'rrs_wo', 31)]['trees']}"
     return "".join(f"\\newcommand{{\\{k}}}{{{v}}}\n" for k, v in macros.items())
 
 

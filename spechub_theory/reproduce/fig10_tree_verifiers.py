@@ -15,6 +15,12 @@ added to the counterpart's exact expectation. The estimate is unbiased, and its 
 (shown as bars of two standard errors) is that of the mean paired difference, far smaller than that
 of the verifier's own per-tree values.
 
+On real trees (``data/real_tree_verifiers.csv``, :mod:`spechub_theory.reproduce.real_tree_verifiers`:
+trees and chains grown by the real models, each verifier exact given each tree's drafts), the mean
+over trees with its standard error, and for Traversal and Block the mean
+with its standard error (``gap``, ``gap_se``: Traversal and Block minus their token-level counterpart,
+paired per tree on the same drafts); and EAGLE-2's dynamic trees reranked to each budget.
+
 Beside it, the Traversal paper's reported average acceptance lengths (Llama-68M drafting for
 Llama-2-7B, Spec-Bench, T = 1, its Table 3; ``data/tree_verifiers_reported.csv``): chain of depth 5,
 1.99 (token-level RRS without replacement) against 2.10 (Traversal), binary tree of depth 5, 2.44
@@ -31,6 +37,7 @@ import numpy as np
 from .. import validate
 from ..logged import load_logged
 from ..tree import NodePool, Tree, tokens_per_step
+from . import real_tree_verifiers
 from .common import COLORS, LABELS, positions
 
 NAME = "fig10_tree_verifiers"
@@ -42,8 +49,10 @@ SAMPLES = (400, 40)
 #: The Traversal paper's reported numbers (facts carried over with their citation).
 REPORTED = files("spechub_theory") / "data" / "tree_verifiers_reported.csv"
 EXTRA_LABELS = {"traversal_wo": "Traversal (w/o replacement)", "block": "Block Verification",
-                "topk": "deterministic top-2", "single": "single draft"}
-EXTRA_COLORS = {"traversal_wo": "tab:purple", "block": "tab:red", "topk": "tab:gray", "single": "tab:blue"}
+                "topk": "deterministic top-2", "single": "single draft", "eagle": "EAGLE-2 dynamic tree"}
+EXTRA_COLORS = {"traversal_wo": "tab:purple", "block": "tab:red", "topk": "tab:gray", "single": "tab:blue",
+                "eagle": "tab:olive"}
+IID, REAL = "i.i.d. nodes", "real trees"
 
 
 def paired(tree: Tree, method: str, baseline: str, pool, n: int, seed) -> tuple[float, float]:
@@ -81,7 +90,33 @@ def compute(quick: bool) -> tuple[list[dict], list[dict]]:
             gap, se = paired(tree, "block", "single", pool, n, seed=[11, drafts, int(100 * temperature)])
             rows.append(dict(base, method="block", tokens_per_step=exact + gap, standard_error=se,
                              estimate=f"single exact + paired gap over {n} trees", gap=gap))
+    rows = [dict(r, model=IID) for r in rows] + real_rows()
     return rows, reported()
+
+
+def real_rows(path=real_tree_verifiers.SUMMARY) -> list[dict]:
+    """The real-tree summary as the figure's rows: means over trees with their standard errors, and
+    Traversal and Block as the counterpart's mean plus the paired gap (its standard error)."""
+    summary = real_tree_verifiers.load(path)
+    out = []
+    for m in real_tree_verifiers.means(summary):
+        depth = m["nodes"] - 1 if m["shape"] == "chain" else int(np.log2(m["nodes"] + 1)) - 1
+        method = "eagle" if m["shape"] == "EAGLE-2 budget" else m["method"]
+        row = {"temperature": m["temperature"], "shape": m["shape"], "depth": depth, "nodes": m["nodes"],
+               "method": method, "model": REAL, "trees": m["trees"]}
+        if method in ("traversal_wo", "block"):
+            base = "rrs_wo" if method == "traversal_wo" else "single"
+            gap, se, n = real_tree_verifiers.paired_gap(summary, m["shape"], method, base, m["temperature"], m["nodes"])
+            mean = next(b for b in real_tree_verifiers.means(summary) if b["temperature"] == m["temperature"]
+                        and b["shape"] == m["shape"] and b["method"] == base and b["nodes"] == m["nodes"])
+            row.update(tokens_per_step=m["tokens_per_step"], standard_error=m["standard_error"], gap=gap, gap_se=se,
+                       estimate=f"mean over {m['trees']} trees; gap to {base} paired over {n} trees",
+                       counterpart_mean=mean["tokens_per_step"])
+        else:
+            row.update(tokens_per_step=m["tokens_per_step"], standard_error=m["standard_error"],
+                       estimate=f"mean over {m['trees']} trees")
+        out.append(row)
+    return out
 
 
 def reported() -> list[dict]:
@@ -101,9 +136,9 @@ def reported() -> list[dict]:
     return out
 
 
-def value(rows, temperature: float, shape: str, depth: int, method: str) -> dict:
+def value(rows, temperature: float, shape: str, depth: int, method: str, model: str = IID) -> dict:
     return next(r for r in rows if r["temperature"] == temperature and r["shape"] == shape and r["depth"] == depth
-                and r["method"] == method)
+                and r["method"] == method and r["model"] == model)
 
 
 def plot(ours: list[dict], theirs: list[dict]):
@@ -117,12 +152,20 @@ def plot(ours: list[dict], theirs: list[dict]):
                                                 ("chain", ("single", "block")))):
             ax = axes[row, col]
             for method in methods:
-                pts = sorted((r["nodes"], r["tokens_per_step"], r["standard_error"]) for r in ours
-                             if r["temperature"] == temperature and r["shape"] == shape and r["method"] == method)
+                pts = sorted((r["nodes"], r["tokens_per_step"], r["standard_error"]) for r in ours if r["model"] == IID
+                             and r["temperature"] == temperature and r["shape"] == shape and r["method"] == method)
                 x, y, se = map(np.array, zip(*pts))
                 style = "--" if method in ("traversal_wo", "block") else "-"
                 ax.errorbar(x, y, yerr=2 * se, fmt=style + "o", ms=3, capsize=2, color=colors[method],
                             label=labels[method] + (" (estimate, 2 SE)" if se.any() else ""))
+            for method in methods + (("eagle",) if shape == "full binary" else ()):
+                real = sorted((r["nodes"], r["tokens_per_step"], r["standard_error"]) for r in ours if r["model"] == REAL
+                              and r["temperature"] == temperature and r["method"] == method
+                              and (r["shape"] == shape or (method == "eagle" and r["shape"] == "EAGLE-2 budget")))
+                if real:
+                    x, y, se = map(np.array, zip(*real))
+                    ax.errorbar(x, y, yerr=2 * se, fmt=":s", ms=3, capsize=2, color=colors[method], alpha=0.7,
+                                label=f"{labels[method]}, real trees (2 SE)")
             for r in theirs:
                 if r["temperature"] == temperature and r["shape"] == shape:
                     ax.plot([r["nodes"]], [r["tokens_per_step"]], "^", ms=7, mfc="none", color=colors[r["method"]],
@@ -136,7 +179,7 @@ def plot(ours: list[dict], theirs: list[dict]):
             ax.set_title(f"{shape} trees, T = {temperature}", fontsize=9)
             ax.grid(alpha=0.3)
             if col == 0:
-                ax.set_ylabel("tokens per step (SmolLM2, i.i.d. nodes)")
+                ax.set_ylabel("tokens per step (SmolLM2)")
                 ax.legend(fontsize=6, loc="upper left")
     fig.tight_layout()
     return fig
