@@ -68,9 +68,12 @@ def optimal_cut(p, q, law: str = "iid", k: int | None = None, *, normalize: bool
 
     Examples
     --------
+    The hub pair is ``(0, i)``, ``i`` drawn from ``q`` off the hub: ``H = {0, 1}`` holds both drafts
+    with probability ``q(1) / (1 - q(0)) = 0.6`` and ``p(H) = 0.5``, so ``1 + 0.5 - 0.6 = 0.9``:
+
     >>> result = optimal_cut([0.2, 0.3, 0.5], [0.5, 0.3, 0.2], "hub", 2)
     >>> round(result.value, 12), result.cut.tolist()
-    (0.9, [True, False, False])
+    (0.9, [True, True, False])
     """
     p, q, law_obj, k = checked_law(p, q, k, law, normalize=normalize, strict=strict)
     validate.cost_limit(max_cost)
