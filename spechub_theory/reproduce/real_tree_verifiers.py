@@ -21,9 +21,6 @@ error far smaller than that of either verifier's mean (:func:`paired_gap`).
 from __future__ import annotations
 
 import argparse
-import csv
-import io
-import json
 import math
 import sys
 from importlib.resources import files
@@ -32,9 +29,9 @@ from pathlib import Path
 import numpy as np
 
 from ..logged import load_logged
-from ..outputs import check_replaceable, write_text
 from ..tree import LoggedTrees, Tree
 from .common import provenance
+from .real_trees import read_summary, summary_target, write_summary
 
 SUMMARY = files("spechub_theory") / "data" / "real_tree_verifiers.csv"
 COLUMNS = ("temperature", "shape", "method", "nodes", "root", "tokens_per_step")
@@ -45,14 +42,6 @@ BINARY_SIZES = (3, 7, 15, 31)
 #: (shape, method) pairs read from the chain log, and its chains' numbers of drafts.
 CHAIN = (("chain", "single"), ("chain", "block"))
 CHAIN_DRAFTS = (1, 2, 3, 4, 5)
-
-
-def _is_summary(path: Path) -> bool:
-    try:
-        with open(path, newline="") as f:
-            return path.is_file() and tuple(next(csv.reader(f), ())) == COLUMNS
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return False
 
 
 def _rows_of(log, temperature: float, pairs, sizes, shape_of) -> tuple[list, dict]:
@@ -78,41 +67,23 @@ def summarize(trees, chains, out=SUMMARY, temperatures=(0.6, 1.0), overwrite: bo
     """Write the per-tree values of the binary log ``trees`` and the chain log ``chains`` to ``out``
     (CSV) and its ``.json`` (both logs' metadata); atomic, after all the work, and an existing
     ``out`` is replaced only with ``overwrite=True`` when it is such a summary."""
-    out = Path(str(out))
-    check_replaceable(out, "out", overwrite, _is_summary, "a real tree-verifier summary of this library",
-                      inputs=[trees, chains])
-    sidecar = out.with_suffix(".json")
-    if out.suffix == ".json" or (sidecar.exists() and not out.exists()):
-        raise ValueError(f"out: {sidecar} would be replaced but is not this summary's record; choose another path")
+    out, sidecar = summary_target(out, overwrite, COLUMNS, "a real tree-verifier summary of this library",
+                                  [trees, chains])
     rows, logs = [], {}
     for temperature in temperatures:
         found, logs["trees"] = _rows_of(trees, temperature, BINARY, BINARY_SIZES, lambda n: Tree.full(2, n))
         rows += found
         found, logs["chains"] = _rows_of(chains, temperature, CHAIN, CHAIN_DRAFTS, Tree.chain)
         rows += found
-    text = io.StringIO(newline="")
-    writer = csv.writer(text)
-    writer.writerow(COLUMNS)
-    writer.writerows(rows)
     command = f"python -m spechub_theory.reproduce.real_tree_verifiers {trees} {chains}"
-    write_text(sidecar, json.dumps({"logs": logs, "provenance": provenance(command)}, indent=2))
-    write_text(out, text.getvalue())
-    return out
+    return write_summary(out, sidecar, COLUMNS, rows, {"logs": logs, "provenance": provenance(command)})
 
 
 def load(path=SUMMARY) -> list[dict]:
     """The rows of a summary written by :func:`summarize`; a corrupt file is an error naming it."""
-    path = Path(str(path))
-    try:
-        with open(path, newline="") as f:
-            reader = csv.DictReader(f)
-            if tuple(reader.fieldnames or ()) != COLUMNS:
-                raise ValueError(f"columns {reader.fieldnames}, expected {list(COLUMNS)}")
-            rows = [{"temperature": float(r["temperature"]), "shape": r["shape"], "method": r["method"],
-                     "nodes": int(r["nodes"]), "root": int(r["root"]), "tokens_per_step": float(r["tokens_per_step"])}
-                    for r in reader]
-    except (OSError, ValueError, TypeError, csv.Error) as err:
-        raise ValueError(f"path: {path} is not a real tree-verifier summary ({err})") from None
+    rows = read_summary(path, COLUMNS, lambda r: {
+        "temperature": float(r["temperature"]), "shape": r["shape"], "method": r["method"], "nodes": int(r["nodes"]),
+        "root": int(r["root"]), "tokens_per_step": float(r["tokens_per_step"])}, "a real tree-verifier summary")
     if not rows or any(not 1.0 <= r["tokens_per_step"] <= r["nodes"] for r in rows):
         raise ValueError(f"path: {path} holds no rows or a value outside [1, nodes]")
     return rows

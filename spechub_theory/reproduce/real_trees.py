@@ -36,13 +36,50 @@ COLUMNS = ("temperature", "method", "nodes", "root", "tokens_per_step")
 SIZES = (3, 7, 15, 31)
 
 
-def _is_summary(path: Path) -> bool:
-    """Whether ``path`` is a summary this module wrote: a CSV file with its header."""
+def has_header(path: Path, columns) -> bool:
+    """Whether ``path`` is a CSV file whose header is ``columns`` (a summary of this package)."""
     try:
         with open(path, newline="") as f:
-            return path.is_file() and tuple(next(csv.reader(f), ())) == COLUMNS
+            return path.is_file() and tuple(next(csv.reader(f), ())) == tuple(columns)
     except (OSError, UnicodeDecodeError, csv.Error):
         return False
+
+
+def summary_target(out, overwrite: bool, columns, kind: str, inputs) -> tuple[Path, Path]:
+    """``(out, sidecar)`` for a summary CSV and its ``.json`` record, checked before any work: ``out``
+    is replaced only with ``overwrite`` and when it has the summary's header, and the sidecar only
+    when it is that summary's record."""
+    out = Path(str(out))
+    check_replaceable(out, "out", overwrite, lambda path: has_header(path, columns), kind, inputs=inputs)
+    sidecar = out.with_suffix(".json")
+    if out.suffix == ".json" or (sidecar.exists() and not out.exists()):
+        raise ValueError(f"out: {sidecar} would be replaced but is not this summary's record; choose another path")
+    return out, sidecar
+
+
+def write_summary(out: Path, sidecar: Path, columns, rows, record: dict) -> Path:
+    """Write ``rows`` under ``columns`` to ``out`` and ``record`` to ``sidecar``, each atomically."""
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(columns)
+    writer.writerows(rows)
+    write_text(sidecar, json.dumps(record, indent=2))
+    write_text(out, text.getvalue())
+    return out
+
+
+def read_summary(path, columns, convert, kind: str) -> list[dict]:
+    """The rows of a summary CSV, each through ``convert``; a corrupt file is an error naming it as
+    not ``kind``."""
+    path = Path(str(path))
+    try:
+        with open(path, newline="") as f:
+            reader = csv.DictReader(f)
+            if tuple(reader.fieldnames or ()) != tuple(columns):
+                raise ValueError(f"columns {reader.fieldnames}, expected {list(columns)}")
+            return [convert(r) for r in reader]
+    except (OSError, ValueError, TypeError, csv.Error) as err:
+        raise ValueError(f"path: {path} is not {kind} ({err})") from None
 
 
 def summarize(tree_log, out=SUMMARY, temperatures=(0.6, 1.0), overwrite: bool = False) -> Path:
@@ -51,11 +88,7 @@ def summarize(tree_log, out=SUMMARY, temperatures=(0.6, 1.0), overwrite: bool = 
     An existing ``out`` is replaced only with ``overwrite=True`` and only when it is such a summary
     (its header); both files are written atomically, after all the work.
     """
-    out = Path(str(out))
-    check_replaceable(out, "out", overwrite, _is_summary, "a real-tree summary of this library", inputs=[tree_log])
-    sidecar = out.with_suffix(".json")
-    if out.suffix == ".json" or (sidecar.exists() and not out.exists()):
-        raise ValueError(f"out: {sidecar} would be replaced but is not this summary's record; choose another path")
+    out, sidecar = summary_target(out, overwrite, COLUMNS, "a real-tree summary of this library", [tree_log])
     rows = []
     for temperature in temperatures:
         data = load_logged(tree_log, temperature=temperature)
@@ -67,29 +100,16 @@ def summarize(tree_log, out=SUMMARY, temperatures=(0.6, 1.0), overwrite: bool = 
                 tree = Tree.full(2, nodes)
                 rows += [(temperature, method, nodes, int(c), f"{v:.12g}")
                          for c, v in zip(source.contexts(tree, method), source.per_tree(tree, method))]
-    text = io.StringIO(newline="")
-    writer = csv.writer(text)
-    writer.writerow(COLUMNS)
-    writer.writerows(rows)
     meta = {key: data.meta.get(key) for key in ("models", "hashes", "versions", "command", "tree", "max_tail_mass", "seed")}
     command = f"python -m spechub_theory.reproduce.real_trees {tree_log}"
-    write_text(sidecar, json.dumps({"tree_log": meta, "provenance": provenance(command)}, indent=2))
-    write_text(out, text.getvalue())
-    return out
+    return write_summary(out, sidecar, COLUMNS, rows, {"tree_log": meta, "provenance": provenance(command)})
 
 
 def load(path=SUMMARY) -> list[dict]:
     """The rows of a summary written by :func:`summarize`; a corrupt file is an error naming it."""
-    path = Path(str(path))
-    try:
-        with open(path, newline="") as f:
-            reader = csv.DictReader(f)
-            if tuple(reader.fieldnames or ()) != COLUMNS:
-                raise ValueError(f"columns {reader.fieldnames}, expected {list(COLUMNS)}")
-            rows = [{"temperature": float(r["temperature"]), "method": r["method"], "nodes": int(r["nodes"]),
-                     "root": int(r["root"]), "tokens_per_step": float(r["tokens_per_step"])} for r in reader]
-    except (OSError, ValueError, TypeError, csv.Error) as err:
-        raise ValueError(f"path: {path} is not a real-trees summary ({err})") from None
+    rows = read_summary(path, COLUMNS, lambda r: {
+        "temperature": float(r["temperature"]), "method": r["method"], "nodes": int(r["nodes"]),
+        "root": int(r["root"]), "tokens_per_step": float(r["tokens_per_step"])}, "a real-trees summary")
     if not rows or any(not 1.0 <= r["tokens_per_step"] <= math.log2(r["nodes"] + 1) for r in rows):
         raise ValueError(f"path: {path} holds no rows or a value outside [1, depth + 1]")
     return rows
