@@ -74,6 +74,15 @@ def grow_trees(score: Scorer, roots: int, laws, temperatures, branching: int, de
                     level = nxt
                 if progress is not None:
                     progress(len(tree_roots), total)
+    return tree_entries(supports, target, draft, drafts, children, branching, tree_roots, tree_law,
+                        tree_temperature, root_of)
+
+
+def tree_entries(supports, target, draft, drafts, children, branching: int, tree_roots, tree_law,
+                 tree_temperature, root_of) -> dict:
+    """The dataset arrays of grown trees from the per-node lists (every node's support, both models'
+    logits there, its drafted children and their positions) and the per-tree lists; ``root_of`` is
+    the root index of every node. Shared by every tree grower."""
     return {
         "offsets": np.concatenate([[0], np.cumsum([s.size for s in supports])]),
         "tokens": np.concatenate(supports),
@@ -81,10 +90,10 @@ def grow_trees(score: Scorer, roots: int, laws, temperatures, branching: int, de
         "draft_logits": np.concatenate(draft),
         "tree_drafts": np.array(drafts, dtype=np.int64).reshape(-1, branching),
         "tree_children": np.array(children, dtype=np.int64).reshape(-1, branching),
-        "tree_roots": np.array(tree_roots),
-        "tree_law": np.array(tree_law),
+        "tree_roots": np.array(tree_roots, dtype=np.int64),
+        "tree_law": np.array(tree_law, dtype=np.int64),
         "tree_temperature": np.array(tree_temperature),
-        "root_of": np.array(root_of),
+        "root_of": np.array(root_of, dtype=np.int64),
     }
 
 

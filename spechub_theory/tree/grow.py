@@ -83,18 +83,10 @@ def grow_deterministic_trees(score, roots: int, kinds, temperatures, branching: 
                     frontier = drafted
                 if progress is not None:
                     progress(len(tree_roots), total)
-    return {
-        "offsets": np.concatenate([[0], np.cumsum([s.size for s in supports])]),
-        "tokens": np.concatenate(supports),
-        "target_logits": np.concatenate(target),
-        "draft_logits": np.concatenate(draft),
-        "tree_drafts": np.array(drafts, dtype=np.int64).reshape(-1, branching),
-        "tree_children": np.array(children, dtype=np.int64).reshape(-1, branching),
-        "tree_roots": np.array(tree_roots, dtype=np.int64),
-        "tree_law": np.array(tree_law, dtype=np.int64),
-        "tree_temperature": np.array(tree_temperature),
-        "root_of": np.array(root_of, dtype=np.int64),
-    }
+    from ..tree_log import tree_entries
+
+    return tree_entries(supports, target, draft, drafts, children, branching, tree_roots, tree_law,
+                        tree_temperature, root_of)
 
 
 def merge_tree_entries(first: dict, second: dict, laws_in_first: int) -> dict:
