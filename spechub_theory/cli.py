@@ -228,6 +228,8 @@ def _parser() -> argparse.ArgumentParser:
     ct.add_argument("--max-tail-mass", type=TAIL_MASS, default=1e-2,
                     help="mass at T = 1 left out of each stored distribution")
     ct.add_argument("--seed", type=NONNEGATIVE, default=0, help="seed of the roots and drafts")
+    ct.add_argument("--trees-per-root", type=POSITIVE, default=1,
+                    help="sampled trees per root, law and temperature (the laws' trees from common random numbers)")
     ct.add_argument("--overwrite", action="store_true", help="replace an existing dataset of this library at --out")
     val = sub.add_parser("validate", help="check acceptance and losslessness on the real models (llm extra)",
                          formatter_class=fmt)
@@ -340,7 +342,7 @@ def _collect_trees(args) -> int:
         "collect-trees", "collect_trees", "collect_trees", args.prompts, args.out, roots=args.roots, laws=args.laws,
         temperatures=args.temperatures, branching=args.branching, depth=args.depth, target=args.target,
         draft=args.draft, max_tail_mass=args.max_tail_mass, seed=args.seed, device=args.device,
-        overwrite=args.overwrite,
+        trees_per_root=args.trees_per_root, overwrite=args.overwrite,
     )
 
 

@@ -29,53 +29,92 @@ Scorer = Callable[[int, list[tuple[int, ...]]], tuple[np.ndarray, np.ndarray]]
 
 
 def grow_trees(score: Scorer, roots: int, laws, temperatures, branching: int, depth: int, *, seed,
-               max_tail_mass: float, progress=None) -> dict:
-    """Grow one tree per (root, law, temperature); returns the dataset arrays of the trees.
+               max_tail_mass: float, trees_per_root: int = 1, progress=None) -> dict:
+    """Grow ``trees_per_root`` trees per (root, law, temperature); returns the dataset arrays of the trees.
 
     The returned dict holds ``offsets``, ``tokens``, ``target_logits``, ``draft_logits``, the tree
     arrays of :mod:`spechub_theory.logged` and ``root_of`` (the root index of every node), for the
-    caller to complete with prompt ids, steps and contexts. ``progress(done, total)`` is called
-    after every tree.
+    caller to complete with prompt ids, steps and contexts. The trees are stored root by root, and
+    at one root as replicate ``r = 0, 1, ...``, then law, then temperature. ``progress(done, total)``
+    is called after every root with the number of trees grown.
+
+    **Common random numbers.** Every node draws its children from its own stream of uniforms,
+    seeded by ``(seed, root, r, key)``, where ``key`` is the node's path of drafted tokens, each
+    with its occurrence among its siblings (0 unless i.i.d. siblings repeat it). The key does not
+    name the law or the temperature, so replicate ``r`` of every law at one root is drawn from the
+    same uniforms: the built-in laws all draw their first child by inverse CDF of one uniform (so
+    the laws agree on it), and a node reached in two laws' trees by the same path draws from the
+    same stream there too. Each law's tree is still an exact sample of that law (every node of one
+    tree has its own key), but the trees of different laws are strongly coupled, which is what
+    makes their per-root differences precise. All the trees of one root are grown level by level
+    together, and each distinct path is scored once per level.
 
     Every argument is checked before ``score`` is first called, so a law that cannot draft
     ``branching`` children (the hub law drafts pairs only) fails before any model time is spent.
     """
     _check_tree_arguments(roots, laws, temperatures, branching, depth, max_tail_mass)
-    rng = validate.rng(seed)
+    trees_per_root = validate.positive_int(trees_per_root, "trees_per_root")
+    entropy = int(validate.rng(seed).integers(0, 2**63))
+    kinds = [(r, law_index, law, float(t)) for r in range(trees_per_root) for law_index, law in enumerate(laws)
+             for t in temperatures]
     supports, target, draft, drafts, children, root_of = [], [], [], [], [], []
     tree_roots, tree_law, tree_temperature = [], [], []
-    total = roots * len(laws) * len(temperatures)
     for root in range(roots):
-        for law_index, law in enumerate(laws):
-            for temperature in temperatures:
-                tree_roots.append(len(supports))
-                tree_law.append(law_index)
-                tree_temperature.append(float(temperature))
-                level = [((), -1, -1)]  # (path, parent position, child slot)
-                for d in range(depth):
-                    zt, zd = score(root, [path for path, _, _ in level])
-                    nxt = []
-                    for (path, parent, slot), t_logits, d_logits in zip(level, zt, zd):
-                        pos = len(supports)
-                        if parent >= 0:
-                            children[parent][slot] = pos
-                        support = truncated_support(t_logits, d_logits, max_tail_mass)
-                        d_kept = np.asarray(d_logits)[support]
-                        q = stored_law(support, d_kept.astype(np.float32), temperature, np.zeros(len(d_logits)))
-                        drawn = DRAFT_LAWS[law].sample(q, branching, rng, 1)[0]
-                        supports.append(support)
-                        target.append(np.asarray(t_logits)[support])
-                        draft.append(d_kept)
-                        drafts.append(drawn)
-                        children.append([-1] * branching)
-                        root_of.append(root)
-                        if d + 1 < depth:
-                            nxt += [(path + (int(x),), pos, j) for j, x in enumerate(drawn)]
-                    level = nxt
-                if progress is not None:
-                    progress(len(tree_roots), total)
+        grown = [_Nodes() for _ in kinds]
+        level = [(i, (), (), -1, -1) for i in range(len(kinds))]  # (tree, path, key, parent, child slot)
+        for d in range(depth):
+            paths = list(dict.fromkeys(path for _, path, _, _, _ in level))
+            row = {path: i for i, path in enumerate(paths)}
+            zt, zd = score(root, paths)
+            nxt = []
+            for i, path, key, parent, slot in level:
+                r, _, law, temperature = kinds[i]
+                nodes = grown[i]
+                here = len(nodes.drafts)
+                if parent >= 0:
+                    nodes.children[parent][slot] = here
+                t_logits, d_logits = np.asarray(zt[row[path]]), np.asarray(zd[row[path]])
+                support = truncated_support(t_logits, d_logits, max_tail_mass)
+                d_kept = d_logits[support]
+                q = stored_law(support, d_kept.astype(np.float32), temperature, np.zeros(len(d_logits)))
+                stream = np.random.default_rng([entropy, root, r, *key])
+                drawn = DRAFT_LAWS[law].sample(q, branching, stream, 1)[0]
+                nodes.add(support, t_logits[support], d_kept, drawn, branching)
+                if d + 1 < depth:
+                    seen: dict[int, int] = {}
+                    for j, x in enumerate(drawn.tolist()):
+                        seen[x] = seen.get(x, -1) + 1
+                        nxt.append((i, path + (x,), key + (x, seen[x]), here, j))
+            level = nxt
+        for (_, law_index, _, temperature), nodes in zip(kinds, grown):
+            base = len(drafts)
+            tree_roots.append(base)
+            tree_law.append(law_index)
+            tree_temperature.append(temperature)
+            supports += nodes.supports
+            target += nodes.target
+            draft += nodes.draft
+            drafts += nodes.drafts
+            children += [[c + base if c >= 0 else -1 for c in kids] for kids in nodes.children]
+            root_of += [root] * len(nodes.drafts)
+        if progress is not None:
+            progress(len(tree_roots), roots * len(kinds))
     return tree_entries(supports, target, draft, drafts, children, branching, tree_roots, tree_law,
                         tree_temperature, root_of)
+
+
+class _Nodes:
+    """The nodes of one tree being grown, in the order they were drafted (children local to the tree)."""
+
+    def __init__(self):
+        self.supports, self.target, self.draft, self.drafts, self.children = [], [], [], [], []
+
+    def add(self, support, target, draft, drawn, branching):
+        self.supports.append(support)
+        self.target.append(target)
+        self.draft.append(draft)
+        self.drafts.append(drawn)
+        self.children.append([-1] * branching)
 
 
 def tree_entries(supports, target, draft, drafts, children, branching: int, tree_roots, tree_law,

@@ -119,7 +119,7 @@ def test_the_tree_command_reads_a_tree_log(path):
         assert abs(float(se) - scipy.stats.sem(values)) <= 5e-4  # SciPy's standard error of the mean
 
 
-def test_the_real_trees_summary_keeps_every_trees_exact_value(path, tmp_path):
+def test_the_real_trees_summary_keeps_every_trees_averaged_value(path, tmp_path):
     from spechub_theory.reproduce import real_trees
 
     out = real_trees.summarize(path, tmp_path / "summary.csv", temperatures=(1.0, 0.5))
@@ -128,20 +128,39 @@ def test_the_real_trees_summary_keeps_every_trees_exact_value(path, tmp_path):
     assert sorted({key[2] for key in means}) == [3, 7, 15]  # the log is 3 levels deep
     for temperature in (1.0, 0.5):
         source = st.LoggedTrees(st.load_logged(path, temperature=temperature))
+        data = source.data
         for nodes in (3, 7, 15):
             tree = st.Tree.full(2, nodes)
             for method in ("rrs", "rrs_wo", "spechub"):
                 m = means[(temperature, method, nodes)]
-                assert m["trees"] == 30
-                assert m["tokens_per_step"] == pytest.approx(st.tokens_per_step(tree, method, source), abs=1e-10)
-            # Trees of every law are grown root by root, so the i-th tree of each law shares its context.
-            diff = source.per_tree(tree, "spechub") - source.per_tree(tree, "rrs")
+                assert m["trees"] == 30 and m["roots"] == 30
+                exact = source.per_tree(tree, method)  # given every draft, no averaging
+                spread = exact.std(ddof=1) / np.sqrt(exact.size)
+                assert abs(m["tokens_per_step"] - exact.mean()) < 5 * spread  # an average keeps the mean
+                if nodes == 3:  # one level: the average is the closed form at the root, tree by tree
+                    closed = np.mean([1.0 + st.acceptance_rate(data.p[r], data.q[r], method, 2)
+                                      for r in source._roots(tree, method)])
+                    assert m["tokens_per_step"] == pytest.approx(closed, abs=1e-10)
+            # Trees of every law are grown root by root, so the i-th tree of each law shares its context;
+            # one tree per root, so the paired standard error is the plain one of the differences.
+            diff = (source.per_tree(tree, "spechub", average_last_level=True)
+                    - source.per_tree(tree, "rrs", average_last_level=True))
             gap, se = real_trees.paired_gap(rows, "spechub", "rrs", temperature, nodes)
             assert gap == pytest.approx(diff.mean(), abs=1e-10)
-            assert se == pytest.approx(diff.std(ddof=1) / np.sqrt(diff.size), abs=1e-10)
+            assert se == pytest.approx(scipy.stats.sem(diff), abs=1e-10)
     assert json.loads(out.with_suffix(".json").read_text())["provenance"]["command"].endswith(str(path))
     with pytest.raises(ValueError, match="exists; pass overwrite=True"):
         real_trees.summarize(path, out)
+
+
+def test_root_means_weigh_roots_not_trees():
+    # Two roots: root 0 with trees 1.0 and 3.0 (mean 2), root 1 with one tree 5.0. The mean over
+    # roots is (2 + 5) / 2 = 3.5 (not (1 + 3 + 5) / 3 = 3), its standard error |5 - 2| / 2 = 1.5.
+    from spechub_theory.reproduce import real_trees
+
+    assert real_trees.root_mean({(0, 0): 1.0, (0, 1): 3.0, (1, 0): 5.0}) == pytest.approx((3.5, 1.5, 2))
+    with pytest.raises(ValueError, match="a standard error needs two"):
+        real_trees.root_mean({(0, 0): 1.0, (0, 1): 2.0})
 
 
 def test_a_corrupt_real_trees_summary_is_named(tmp_path):
@@ -151,7 +170,7 @@ def test_a_corrupt_real_trees_summary_is_named(tmp_path):
     bad.write_text("temperature,method,nodes\n0.6,rrs,3\n")
     with pytest.raises(ValueError, match="bad.csv is not a real-trees summary"):
         real_trees.load(bad)
-    bad.write_text("temperature,method,nodes,root,tokens_per_step\n0.6,rrs,3,0,2.5\n")  # 3 nodes emit at most 2
+    bad.write_text("temperature,method,nodes,root,tree,tokens_per_step\n0.6,rrs,3,0,0,2.5\n")  # 3 nodes emit at most 2
     with pytest.raises(ValueError, match="outside"):
         real_trees.load(bad)
     shipped = real_trees.load()  # the shipped summary: 200 real trees per temperature, method and size
@@ -277,3 +296,65 @@ def logged_trees_path_iid(mixed):
 def test_bad_deterministic_tree_requests_are_refused(tmp_path, kwargs, message):
     with pytest.raises(ValueError, match=message):
         mixed_log(tmp_path, **kwargs)
+
+
+def test_replicates_share_common_random_numbers_across_laws(tmp_path):
+    roots, reps = 6, 3
+    entries = grow_trees(context_scorer(), roots, LAWS, (1.0, 0.5), 2, 2, seed=3, max_tail_mass=1e-3, trees_per_root=reps)
+    assert len(entries["tree_roots"]) == roots * reps * len(LAWS) * 2
+    n = len(entries["offsets"]) - 1
+    entries.update(prompt_ids=entries.pop("root_of"), steps=np.zeros(n), context=np.zeros(0),
+                   context_offsets=np.zeros(roots + 1))
+    meta = {"vocab_size": V, "tree": {"branching": 2, "depth": 2, "laws": LAWS, "trees_per_root": reps}}
+    source = st.LoggedTrees(st.load_logged(write_logged(tmp_path / "reps", meta, entries), temperature=1.0))
+    tree = st.Tree.full(2, 3)
+    first = {}
+    for method in ("rrs", "rrs_wo", "spechub"):
+        assert source.contexts(tree, method).tolist() == [c for c in range(roots) for _ in range(reps)]
+        assert source.replicates(tree, method).tolist() == list(range(reps)) * roots
+        first[method] = source.drafts[source._roots(tree, method), 0]
+    # every law draws its first child by inverse CDF of the same uniform of the node's stream
+    assert np.array_equal(first["rrs"], first["rrs_wo"]) and np.array_equal(first["rrs"], first["spechub"])
+    assert len(set(first["rrs"].tolist())) > 1  # replicates and roots do not repeat one draw
+
+
+def test_equal_iid_siblings_grow_independent_subtrees(tmp_path):
+    # Fixed laws everywhere: at a root whose two i.i.d. children are the same token x, the two
+    # children's own draft pairs are independent draws of q x q, so they are equal with probability
+    # sum over pairs (q_a q_b)^2 = (sum q^2)^2, not 1 (which a stream keyed by the token alone would give).
+    roots = 600
+    entries = grow_trees(context_scorer(fixed=True), roots, ["iid"], (1.0,), 2, 2, seed=5, max_tail_mass=1e-3)
+    drafts, children, tree_roots = entries["tree_drafts"], entries["tree_children"], entries["tree_roots"]
+    n = len(entries["offsets"]) - 1
+    entries.update(prompt_ids=entries.pop("root_of"), steps=np.zeros(n), context=np.zeros(0),
+                   context_offsets=np.zeros(roots + 1))
+    meta = {"vocab_size": V, "tree": {"branching": 2, "depth": 2, "laws": ["iid"]}}
+    q = st.load_logged(write_logged(tmp_path / "iid", meta, entries)).q[0]
+    same = [np.array_equal(drafts[children[r, 0]], drafts[children[r, 1]])
+            for r in tree_roots if drafts[r, 0] == drafts[r, 1]]
+    expected = float((q**2).sum() ** 2)
+    assert len(same) > 30
+    assert abs(np.mean(same) - expected) < 5 * np.sqrt(expected * (1 - expected) / len(same)) + 1e-9
+
+
+def test_averaging_one_level_trees_gives_the_closed_form_exactly(tmp_path):
+    # With one level of drafts the whole tree is the last level, so the averaged value of every
+    # tree is 1 + acceptance_rate(p, q) at its root, whatever was drafted.
+    source = st.LoggedTrees(st.load_logged(logged_trees(tmp_path, context_scorer(), roots=5, depth=1,
+                                                        temperatures=(1.0,))))
+    data, tree = source.data, st.Tree.full(2, 3)
+    for method in ("rrs", "rrs_wo", "spechub", "kseq"):
+        roots = source._roots(tree, method)
+        closed = [1.0 + st.acceptance_rate(data.p[r], data.q[r], method, 2) for r in roots]
+        assert np.allclose(source.per_tree(tree, method, average_last_level=True), closed, atol=1e-12, rtol=0)
+
+
+def test_averaged_logged_trees_keep_the_mean(path):
+    # the average over the last level is a conditional expectation: same mean over the log's trees
+    for method in ("rrs", "spechub"):
+        source = st.LoggedTrees(st.load_logged(path, temperature=1.0))
+        tree = st.Tree.full(2, 15)
+        exact, averaged = source.per_tree(tree, method), source.per_tree(tree, method, average_last_level=True)
+        diff = exact - averaged
+        assert abs(diff.mean()) < 5 * diff.std(ddof=1) / np.sqrt(diff.size)
+        assert averaged.var() < exact.var()

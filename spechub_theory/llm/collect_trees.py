@@ -33,8 +33,13 @@ from .generate import read_prompts, sample
 def collect_trees(prompts_file, out, *, roots: int = 24, laws=("iid", "wo", "hub"), temperatures=(0.6, 1.0),
                   branching: int = 2, depth: int = 4, target=None, draft=None, exit_layer: int | None = None,
                   max_new_tokens: int = 60, max_tail_mass: float = 1e-2, seed: int = 0, device: str = "auto",
-                  overwrite: bool = False, log=print) -> Path:
+                  trees_per_root: int = 1, overwrite: bool = False, log=print) -> Path:
     """Grow and log the trees; returns the dataset's path. Roots come from prompts spread evenly over the file.
+
+    ``trees_per_root`` sampled trees are grown per root, law and temperature, the laws' trees from
+    common random numbers (:func:`spechub_theory.tree_log.grow_trees`); the deterministic trees are
+    one per root. Every path is scored once per root: the logits at temperature 1 do not depend on
+    the law or the temperature, so trees that share a path share its forward pass.
 
     Every input is checked before any model runs; ``out`` is replaced as in
     :func:`spechub_theory.llm.collect.collect` (only a dataset of this library, only with
@@ -43,7 +48,8 @@ def collect_trees(prompts_file, out, *, roots: int = 24, laws=("iid", "wo", "hub
     out = Path(out)
     if isinstance(roots, bool) or not isinstance(roots, (int, np.integer)) or roots < 1:
         raise ValueError(f"roots: need a positive integer number of roots, got {roots!r}")
-    for name, value in (("branching", branching), ("depth", depth), ("max_new_tokens", max_new_tokens)):
+    for name, value in (("branching", branching), ("depth", depth), ("max_new_tokens", max_new_tokens),
+                        ("trees_per_root", trees_per_root)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name}: must be a positive integer, got {value!r}")
     if not len(laws):
@@ -75,15 +81,16 @@ def collect_trees(prompts_file, out, *, roots: int = 24, laws=("iid", "wo", "hub
     def score(root, paths):
         if root not in scorer:
             scorer.clear()
-            scorer[root] = Scorer(target_model, draft_model, contexts[root])
+            scorer[root] = Scorer(target_model, draft_model, contexts[root], memo=depth)
         return scorer[root].logits(0, paths), scorer[root].logits(1, paths)
 
     entries, logged_laws = grow_logged_trees(score, roots, laws, temperatures, branching, depth, seed=rng,
-                                             max_tail_mass=max_tail_mass, log=log)
+                                             max_tail_mass=max_tail_mass, trees_per_root=trees_per_root, log=log)
     root_of = entries.pop("root_of")
     entries.update(prompt_ids=root_of, steps=np.asarray(steps)[root_of], context=np.concatenate(contexts),
                    context_offsets=np.concatenate([[0], np.cumsum([c.size for c in contexts])]))
     meta = dataset_meta(description, prompts_file, [rows[r] for r in chosen], seed=seed, max_new_tokens=max_new_tokens,
                         max_tail_mass=max_tail_mass, tree={"branching": branching, "depth": depth,
-                                                           "laws": logged_laws})
+                                                           "laws": logged_laws, "trees_per_root": int(trees_per_root),
+                                                           "common_random_numbers": True})
     return write_logged(out, meta, entries, overwrite=overwrite, inputs=[prompts_file])

@@ -91,7 +91,7 @@ def _numbers(results: dict) -> str:
         for worse, name in (("rrs", "Rrs"), ("rrs_wo", "Wo")):
             mean, se = real_trees.paired_gap(summary, "spechub", worse, t, 31)
             macros[f"RealGapHub{name}T{tag}"] = f"${mean:+.3f} \\pm {se:.3f}$"
-    macros["RealTreeRoots"] = f"{real[(1.0, 31, 'rrs')]['trees']}"
+    macros["RealTreeRoots"] = f"{real[(1.0, 31, 'rrs')]['roots']}"
     speed = [r for r in results["fig9_speedup"][0] if r["fastest"]]
     for r in speed:
         if r["profile"] == "gpu-like":

@@ -110,7 +110,7 @@ def real_rows(path=real_tree_verifiers.SUMMARY) -> list[dict]:
             mean = next(b for b in real_tree_verifiers.means(summary) if b["temperature"] == m["temperature"]
                         and b["shape"] == m["shape"] and b["method"] == base and b["nodes"] == m["nodes"])
             row.update(tokens_per_step=m["tokens_per_step"], standard_error=m["standard_error"], gap=gap, gap_se=se,
-                       estimate=f"mean over {m['trees']} trees; gap to {base} paired over {n} trees",
+                       estimate=f"mean over {m['trees']} trees; gap to {base} paired over {n} roots",
                        counterpart_mean=mean["tokens_per_step"])
         else:
             row.update(tokens_per_step=m["tokens_per_step"], standard_error=m["standard_error"],

@@ -13,15 +13,15 @@ metadata and commands are in ``data/real_tree_verifiers.json``):
 
 ``python -m spechub_theory.reproduce.real_tree_verifiers TREES CHAINS`` reduces them to
 ``data/real_tree_verifiers.csv``: per tree, method and size, the tree's tokens per step, exact given
-its drafts (:meth:`spechub_theory.LoggedTrees.per_tree`). The two verifiers of one log see the same
-drafts, so their per-tree difference is exact per tree and its mean over trees carries a standard
-error far smaller than that of either verifier's mean (:func:`paired_gap`).
+its drafts (:meth:`spechub_theory.LoggedTrees.per_tree`; on the chains averaged exactly over the last
+draft, :data:`AVERAGED`). The two verifiers of one log see the same drafts, so their per-tree
+difference is exact per tree and its mean over roots carries a standard error far smaller than
+that of either verifier's mean (:func:`paired_gap`).
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from importlib.resources import files
 from pathlib import Path
@@ -31,10 +31,10 @@ import numpy as np
 from ..logged import load_logged
 from ..tree import LoggedTrees, Tree
 from .common import provenance
-from .real_trees import read_summary, summary_target, write_summary
+from .real_trees import keyed_gap, keyed_means, read_summary, summary_target, write_summary
 
 SUMMARY = files("spechub_theory") / "data" / "real_tree_verifiers.csv"
-COLUMNS = ("temperature", "shape", "method", "nodes", "root", "tokens_per_step")
+COLUMNS = ("temperature", "shape", "method", "nodes", "root", "tree", "tokens_per_step")
 #: (shape, method) pairs read from the binary log, and the sizes (root included).
 BINARY = (("full binary", "rrs_wo"), ("full binary", "traversal_wo"), ("full binary", "topk"),
           ("EAGLE-2 budget", "topk"))
@@ -42,6 +42,12 @@ BINARY_SIZES = (3, 7, 15, 31)
 #: (shape, method) pairs read from the chain log, and its chains' numbers of drafts.
 CHAIN = (("chain", "single"), ("chain", "block"))
 CHAIN_DRAFTS = (1, 2, 3, 4, 5)
+#: Methods whose values are averaged exactly over the last level of drafts (``average_last_level``):
+#: both verifiers of the chains, so their paired difference is of two such averages. The binary
+#: trees' pair keeps the exact value given every draft: Traversal Verification does not average
+#: node by node (:func:`spechub_theory.tree.verifiers.expected_tokens`), and RRS without
+#: replacement is compared with it on the same drafts.
+AVERAGED = ("single", "block")
 
 
 def _rows_of(log, temperature: float, pairs, sizes, shape_of) -> tuple[list, dict]:
@@ -53,12 +59,14 @@ def _rows_of(log, temperature: float, pairs, sizes, shape_of) -> tuple[list, dic
             if shape == "EAGLE-2 budget":
                 values = source.per_tree_dynamic(size - 1)
                 roots = np.asarray(data.arrays["prompt_ids"])[source.roots["eagle"]]  # their contexts
+                replicates = np.zeros(roots.size, dtype=np.int64)  # one deterministic tree per root
             else:
                 tree = shape_of(size)
-                values = source.per_tree(tree, method)
-                roots = source.contexts(tree, method)
+                values = source.per_tree(tree, method, average_last_level=method in AVERAGED)
+                roots, replicates = source.contexts(tree, method), source.replicates(tree, method)
             nodes = size if shape != "chain" else size + 1
-            rows += [(temperature, shape, method, nodes, int(c), f"{v:.12g}") for c, v in zip(roots, values)]
+            rows += [(temperature, shape, method, nodes, int(c), int(r), f"{v:.12g}")
+                     for c, r, v in zip(roots, replicates, values)]
     meta = {key: data.meta.get(key) for key in ("models", "hashes", "versions", "command", "tree", "max_tail_mass", "seed")}
     return rows, meta
 
@@ -83,34 +91,28 @@ def load(path=SUMMARY) -> list[dict]:
     """The rows of a summary written by :func:`summarize`; a corrupt file is an error naming it."""
     rows = read_summary(path, COLUMNS, lambda r: {
         "temperature": float(r["temperature"]), "shape": r["shape"], "method": r["method"], "nodes": int(r["nodes"]),
-        "root": int(r["root"]), "tokens_per_step": float(r["tokens_per_step"])}, "a real tree-verifier summary")
+        "root": int(r["root"]), "tree": int(r["tree"]), "tokens_per_step": float(r["tokens_per_step"])},
+        "a real tree-verifier summary")
     if not rows or any(not 1.0 <= r["tokens_per_step"] <= r["nodes"] for r in rows):
         raise ValueError(f"path: {path} holds no rows or a value outside [1, nodes]")
     return rows
 
 
-def _values(rows, temperature: float, shape: str, method: str, nodes: int) -> dict[int, float]:
-    return {r["root"]: r["tokens_per_step"] for r in rows if r["temperature"] == temperature
-            and r["shape"] == shape and r["method"] == method and r["nodes"] == nodes}
-
-
 def means(rows) -> list[dict]:
-    """Mean tokens per step and its standard error over trees, per temperature, shape, method and size."""
-    out = []
-    for key in sorted({(r["temperature"], r["shape"], r["method"], r["nodes"]) for r in rows}):
-        v = np.array(list(_values(rows, *key).values()))
-        out.append(dict(zip(("temperature", "shape", "method", "nodes"), key), tokens_per_step=float(v.mean()),
-                        standard_error=float(v.std(ddof=1) / math.sqrt(v.size)), trees=int(v.size)))
-    return out
+    """Mean tokens per step and its standard error over roots, per temperature, shape, method and size
+    (:func:`spechub_theory.reproduce.real_trees.keyed_means`)."""
+    return keyed_means(rows, ("temperature", "shape", "method", "nodes"))
 
 
 def paired_gap(rows, shape: str, a: str, b: str, temperature: float, nodes: int) -> tuple[float, float, int]:
-    """Mean, standard error and count of ``a`` minus ``b`` over the trees both verified (the same drafts)."""
-    va, vb = _values(rows, temperature, shape, a, nodes), _values(rows, temperature, shape, b, nodes)
-    diff = np.array([va[root] - vb[root] for root in sorted(va.keys() & vb.keys())])
-    if diff.size < 2:
-        raise ValueError(f"rows: fewer than two trees hold both {a!r} and {b!r} ({shape}, {nodes} nodes, T = {temperature})")
-    return float(diff.mean()), float(diff.std(ddof=1) / math.sqrt(diff.size)), int(diff.size)
+    """Mean, standard error and number of roots of ``a`` minus ``b`` over the trees both verified (the
+    same drafts), paired by root and tree (:func:`spechub_theory.reproduce.real_trees.keyed_gap`)."""
+    key = dict(temperature=temperature, shape=shape, nodes=nodes)
+    try:
+        return keyed_gap(rows, dict(key, method=a), dict(key, method=b))
+    except ValueError:
+        raise ValueError(f"rows: fewer than two roots hold both {a!r} and {b!r} ({shape}, {nodes} nodes, "
+                         f"T = {temperature})") from None
 
 
 def main(argv=None) -> int:

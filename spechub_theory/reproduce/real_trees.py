@@ -5,8 +5,9 @@ The trees were grown by the real models along text the target generates
 root, draft law and temperature; 20 minutes on two CPU cores, 520 MB, not shipped).
 ``python -m spechub_theory.reproduce.real_trees DIR`` reduces such a log to
 ``data/real_trees.csv``: for every tree, method and binary-tree size (3, 7, 15, 31 nodes, the
-smaller ones being the trees' top levels), the tree's tokens per step, exact given its drafts
-(:meth:`spechub_theory.LoggedTrees.per_tree`). ``data/real_trees.json`` keeps the log's metadata
+smaller ones being the trees' top levels), the tree's tokens per step, exact given its drafts above
+the last level and averaged exactly over the last level's drafts
+(:meth:`spechub_theory.LoggedTrees.per_tree`, ``average_last_level=True``). ``data/real_trees.json`` keeps the log's metadata
 (models, hashes, versions, the command) and the reducing command.
 
 Figure 1 plots their means with standard errors beside the i.i.d.-node model; the report compares
@@ -32,7 +33,7 @@ from ..trees import LoggedTrees, Tree
 from .common import TREE_METHODS, provenance
 
 SUMMARY = files("spechub_theory") / "data" / "real_trees.csv"
-COLUMNS = ("temperature", "method", "nodes", "root", "tokens_per_step")
+COLUMNS = ("temperature", "method", "nodes", "root", "tree", "tokens_per_step")
 SIZES = (3, 7, 15, 31)
 
 
@@ -85,8 +86,11 @@ def read_summary(path, columns, convert, kind: str) -> list[dict]:
 def summarize(tree_log, out=SUMMARY, temperatures=(0.6, 1.0), overwrite: bool = False) -> Path:
     """Write the per-tree values of the tree log at ``tree_log`` to ``out`` (CSV) and its ``.json``.
 
-    An existing ``out`` is replaced only with ``overwrite=True`` and only when it is such a summary
-    (its header); both files are written atomically, after all the work.
+    Each value is the tree's tokens per step averaged exactly over its last level of drafts
+    (:meth:`spechub_theory.LoggedTrees.per_tree` with ``average_last_level=True``: the same mean,
+    a smaller spread), per root and replicate (``tree``). An existing ``out`` is replaced only with
+    ``overwrite=True`` and only when it is such a summary (its header); both files are written
+    atomically, after all the work.
     """
     out, sidecar = summary_target(out, overwrite, COLUMNS, "a real-tree summary of this library", [tree_log])
     rows = []
@@ -98,43 +102,72 @@ def summarize(tree_log, out=SUMMARY, temperatures=(0.6, 1.0), overwrite: bool = 
         for method in TREE_METHODS:
             for nodes in SIZES[: source.depth]:
                 tree = Tree.full(2, nodes)
-                rows += [(temperature, method, nodes, int(c), f"{v:.12g}")
-                         for c, v in zip(source.contexts(tree, method), source.per_tree(tree, method))]
+                values = source.per_tree(tree, method, average_last_level=True)
+                rows += [(temperature, method, nodes, int(c), int(r), f"{v:.12g}") for c, r, v in
+                         zip(source.contexts(tree, method), source.replicates(tree, method), values)]
     meta = {key: data.meta.get(key) for key in ("models", "hashes", "versions", "command", "tree", "max_tail_mass", "seed")}
     command = f"python -m spechub_theory.reproduce.real_trees {tree_log}"
-    return write_summary(out, sidecar, COLUMNS, rows, {"tree_log": meta, "provenance": provenance(command)})
+    return write_summary(out, sidecar, COLUMNS, rows, {"tree_log": meta, "provenance": provenance(command),
+                                                       "values": "averaged over the last level of drafts"})
 
 
 def load(path=SUMMARY) -> list[dict]:
     """The rows of a summary written by :func:`summarize`; a corrupt file is an error naming it."""
     rows = read_summary(path, COLUMNS, lambda r: {
         "temperature": float(r["temperature"]), "method": r["method"], "nodes": int(r["nodes"]),
-        "root": int(r["root"]), "tokens_per_step": float(r["tokens_per_step"])}, "a real-trees summary")
+        "root": int(r["root"]), "tree": int(r["tree"]), "tokens_per_step": float(r["tokens_per_step"])},
+        "a real-trees summary")
     if not rows or any(not 1.0 <= r["tokens_per_step"] <= math.log2(r["nodes"] + 1) for r in rows):
         raise ValueError(f"path: {path} holds no rows or a value outside [1, depth + 1]")
     return rows
 
 
-def _values(rows, temperature: float, method: str, nodes: int) -> dict[int, float]:
-    return {r["root"]: r["tokens_per_step"] for r in rows
-            if r["temperature"] == temperature and r["method"] == method and r["nodes"] == nodes}
+def keyed_values(rows, **key) -> dict[tuple[int, int], float]:
+    """``{(root, tree): tokens_per_step}`` of the rows whose fields equal ``key`` (e.g. ``method="rrs"``)."""
+    return {(r["root"], r["tree"]): r["tokens_per_step"] for r in rows if all(r[f] == v for f, v in key.items())}
 
 
-def means(rows) -> list[dict]:
-    """Mean tokens per step and its standard error over trees, per temperature, method and size."""
+def root_mean(values: dict[tuple[int, int], float]) -> tuple[float, float, int]:
+    """``(mean, standard error, roots)`` of values keyed by ``(root, tree)``: the mean over roots of each
+    root's mean over its trees, and its standard error over roots. Trees grown at one root share its
+    context (and, across laws, their random numbers), so they are not independent; the roots are."""
+    by_root: dict[int, list[float]] = {}
+    for (root, _), v in values.items():
+        by_root.setdefault(root, []).append(v)
+    m = np.array([np.mean(v) for v in by_root.values()])
+    if m.size < 2:
+        raise ValueError(f"rows: {m.size} root(s) hold these values; a standard error needs two")
+    return float(m.mean()), float(m.std(ddof=1) / math.sqrt(m.size)), int(m.size)
+
+
+def keyed_means(rows, fields) -> list[dict]:
+    """:func:`root_mean` of every combination of ``fields`` in ``rows``: those fields, ``tokens_per_step``,
+    ``standard_error``, ``trees`` and ``roots``."""
     out = []
-    for key in sorted({(r["temperature"], r["method"], r["nodes"]) for r in rows}):
-        v = np.array(list(_values(rows, *key).values()))
-        out.append(dict(zip(("temperature", "method", "nodes"), key), tokens_per_step=float(v.mean()),
-                        standard_error=float(v.std(ddof=1) / math.sqrt(v.size)), trees=int(v.size)))
+    for key in sorted({tuple(r[f] for f in fields) for r in rows}):
+        values = keyed_values(rows, **dict(zip(fields, key)))
+        mean, se, roots = root_mean(values)
+        out.append(dict(zip(fields, key), tokens_per_step=mean, standard_error=se, trees=len(values), roots=roots))
     return out
 
 
+def keyed_gap(rows, a: dict, b: dict) -> tuple[float, float, int]:
+    """:func:`root_mean` of the differences between the rows matching ``a`` and ``b``, paired by
+    ``(root, tree)`` (the same context and random numbers)."""
+    va, vb = keyed_values(rows, **a), keyed_values(rows, **b)
+    return root_mean({key: va[key] - vb[key] for key in sorted(va.keys() & vb.keys())})
+
+
+def means(rows) -> list[dict]:
+    """Mean tokens per step and its standard error over roots, per temperature, method and size."""
+    return keyed_means(rows, ("temperature", "method", "nodes"))
+
+
 def paired_gap(rows, a: str, b: str, temperature: float, nodes: int) -> tuple[float, float]:
-    """Mean and standard error of ``a`` minus ``b`` over the roots both were grown at."""
-    va, vb = _values(rows, temperature, a, nodes), _values(rows, temperature, b, nodes)
-    diff = np.array([va[root] - vb[root] for root in sorted(va.keys() & vb.keys())])
-    return float(diff.mean()), float(diff.std(ddof=1) / math.sqrt(diff.size))
+    """Mean and standard error of ``a`` minus ``b`` paired by root and tree (:func:`keyed_gap`)."""
+    mean, se, _ = keyed_gap(rows, dict(temperature=temperature, method=a, nodes=nodes),
+                            dict(temperature=temperature, method=b, nodes=nodes))
+    return mean, se
 
 
 def main(argv=None) -> int:

@@ -109,12 +109,13 @@ def merge_tree_entries(first: dict, second: dict, laws_in_first: int) -> dict:
 
 
 def grow_logged_trees(score, roots: int, laws, temperatures, branching: int, depth: int, *, seed,
-                      max_tail_mass: float, log=None) -> tuple[dict, list[str]]:
+                      max_tail_mass: float, trees_per_root: int = 1, log=None) -> tuple[dict, list[str]]:
     """Sampled trees (:func:`spechub_theory.tree_log.grow_trees`) for the draft laws among ``laws`` and
     deterministic ones (:func:`grow_deterministic_trees`) for ``"top"`` and ``"eagle"``, as one log.
 
     Returns the dataset arrays (with ``root_of``) and the laws in the order ``tree_law`` indexes them
-    (the sampled ones first). ``log(text)`` reports progress.
+    (the sampled ones first). ``trees_per_root`` applies to the sampled laws (a deterministic tree
+    is one per root). ``log(text)`` reports progress.
     """
     from ..tree_log import grow_trees
 
@@ -128,7 +129,8 @@ def grow_logged_trees(score, roots: int, laws, temperatures, branching: int, dep
     entries = {}
     if sampled:
         entries = grow_trees(score, roots, sampled, list(temperatures), branching, depth, seed=seed,
-                             max_tail_mass=max_tail_mass, progress=report("sampled"))
+                             max_tail_mass=max_tail_mass, trees_per_root=trees_per_root,
+                             progress=report("sampled"))
     if kinds:
         entries = merge_tree_entries(entries, grow_deterministic_trees(
             score, roots, kinds, list(temperatures), branching, depth, max_tail_mass=max_tail_mass,

@@ -139,10 +139,29 @@ class LoggedTrees:
         """The context (root index, ``prompt_ids``) of every tree :meth:`per_tree` returns, in its order."""
         return np.asarray(self.data.arrays["prompt_ids"])[self._roots(tree, method)]
 
-    def per_tree(self, tree, method: str) -> np.ndarray:
-        """Exact tokens per step of every logged tree the method verifies, given its drafts."""
+    def replicates(self, tree, method: str) -> np.ndarray:
+        """The replicate index of every tree :meth:`per_tree` returns, in its order: ``r`` for the
+        ``r``-th tree grown at its context for its law (``collect-trees --trees-per-root``). Trees of
+        different laws with equal context and replicate were drawn from common random numbers
+        (:func:`spechub_theory.tree_log.grow_trees`), so differences between methods pair them."""
+        seen: dict[int, int] = {}
+        out = []
+        for c in self.contexts(tree, method).tolist():
+            seen[c] = seen.get(c, -1) + 1
+            out.append(seen[c])
+        return np.array(out, dtype=np.int64)
+
+    def per_tree(self, tree, method: str, average_last_level: bool = False) -> np.ndarray:
+        """Exact tokens per step of every logged tree the method verifies, given its drafts.
+
+        ``average_last_level=True``: each tree's value averaged exactly over the drafts of its last
+        level, given the drafts above it and the laws logged at every node
+        (:func:`spechub_theory.tree.verifiers.expected_tokens`): the same mean over trees, a smaller
+        spread. Node-wise methods and ``block`` only.
+        """
         validate.choice(method, "method", _methods())
-        return np.array([expected_tokens(self.view(tree, root), method) for root in self._roots(tree, method)])
+        return np.array([expected_tokens(self.view(tree, root), method, average_last_level)
+                         for root in self._roots(tree, method)])
 
     # -- the source protocol (:mod:`spechub_theory.tree.source`) --------------------------------
 

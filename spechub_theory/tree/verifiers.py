@@ -165,7 +165,7 @@ def check_drafts(view, method: str) -> None:
             raise ValueError(f"tokens: the children of node {v} do not start with the top {len(kids) - 1} of q ('greedy')")
 
 
-def _block_steps(view, laws: bool):
+def _block_steps(view, laws: bool, average_last: bool = False):
     tree, tokens = view.tree, view.tokens
     chain = [0]
     while tree.children[chain[-1]]:
@@ -176,7 +176,10 @@ def _block_steps(view, laws: bool):
     for i in range(1, g + 1):
         p_i, q_i = pq[i - 1]
         x = tokens[chain[i]]
-        b.append(min(1.0, b[-1] * p_i[x] / q_i[x]))
+        if i == g and average_last:  # E over x_g ~ q_g of min(1, b_{g-1} p_g(x_g) / q_g(x_g))
+            b.append(min(1.0, float(np.minimum(q_i, b[-1] * p_i).sum())))
+        else:
+            b.append(min(1.0, b[-1] * p_i[x] / q_i[x]))
     for i in range(g, -1, -1):
         if i == g:
             h = b[g]
@@ -240,10 +243,11 @@ def _traversal_steps(view, laws: bool, without_replacement: bool):
         refresh(u)
 
 
-def sequence_steps(view, method: str, laws: bool = False):
+def sequence_steps(view, method: str, laws: bool = False, average_last_level: bool = False):
     """The chain of ``(accept, node, law)`` a sequence-level method walks on ``view`` (module docstring),
-    up to its first certain step; ``law`` is ``None`` unless ``laws``."""
-    steps = _block_steps(view, laws) if method == "block" else _traversal_steps(view, laws, method == "traversal_wo")
+    up to its first certain step; ``law`` is ``None`` unless ``laws``. ``average_last_level``
+    (``block`` only): the last step's acceptance averaged over the last draft (:func:`expected_tokens`)."""
+    steps = _block_steps(view, laws, average_last_level) if method == "block" else _traversal_steps(view, laws, method == "traversal_wo")
     for accept, node, law in steps:
         yield accept, node, law
         if accept >= 1.0:
@@ -263,15 +267,16 @@ class Outcome:
     final: np.ndarray | None
 
 
-def outcome(view, method: str, laws: bool = False) -> Outcome:
-    """The :class:`Outcome` of ``method`` on ``view``, exact (trusted arguments)."""
+def outcome(view, method: str, laws: bool = False, average_last_level: bool = False) -> Outcome:
+    """The :class:`Outcome` of ``method`` on ``view``, exact (trusted arguments); ``average_last_level``
+    as in :func:`expected_tokens` (``stop`` only)."""
     tree = view.tree
     n = tree.n_nodes
     stop = np.zeros(n)
     final = None
     if method in SEQUENCE_METHODS:
         reach = 1.0
-        for accept, node, law in sequence_steps(view, method, laws):
+        for accept, node, law in sequence_steps(view, method, laws, average_last_level):
             stop[node] += reach * accept
             if laws:
                 final = np.zeros((n, law.size)) if final is None else final
@@ -282,7 +287,10 @@ def outcome(view, method: str, laws: bool = False) -> Outcome:
     reach[0] = 1.0
     for v, kids in enumerate(tree.children):
         if kids:
-            law, kept = view.node_outcome(v, node_verifier(method, len(kids)))
+            if average_last_level and not laws and all(not tree.children[c] for c in kids):
+                law, kept = None, _mean_kept(view, v, method, len(kids))
+            else:
+                law, kept = view.node_outcome(v, node_verifier(method, len(kids)))
             reach[list(kids)] = reach[v] * kept
             stop[v] = reach[v] * max(0.0, 1.0 - kept.sum())
             if laws:
@@ -298,15 +306,49 @@ def outcome(view, method: str, laws: bool = False) -> Outcome:
     return Outcome(stop, final)
 
 
-def expected_tokens(view, method: str) -> float:
+def expected_tokens(view, method: str, average_last_level: bool = False) -> float:
     """Exact expected tokens per step given the drafts of ``view`` (trusted arguments).
 
     Node-wise: ``T(root)`` of the recursion with ``a_j(v)`` from the node's chain; sequence-level:
     ``sum_v stop[v] (depth(v) + 1)``.
+
+    ``average_last_level=True`` gives instead the value averaged exactly over the drafts of the
+    last level (every node whose children are all leaves draws them afresh from its sibling law),
+    given every other draft and every node's laws: a conditional expectation of the value above,
+    so it has the same mean over trees and a smaller variance (Rao-Blackwell). Node-wise, such a
+    node's ``a_j`` is replaced by its mean over the node's draft law
+    (:func:`spechub_theory.acceptance_by_position`), which the recursion uses linearly since a leaf's
+    value is 1. ``block``: only the last step ``h_g = b_g`` depends on the last draft ``x_g``, and the
+    stopping probabilities are linear in it, so ``b_g`` is replaced by
+    ``E_{x ~ q_g} min(1, b_{g-1} p_g(x) / q_g(x)) = sum_x min(q_g(x), b_{g-1} p_g(x))``.
+    ``traversal`` and ``traversal_wo`` are refused: after a leaf's rejection the walk's next
+    acceptances depend on that leaf's token (``traversal_wo`` removes it from ``q``), so the last
+    level does not average node by node.
     """
+    if average_last_level and method in ("traversal", "traversal_wo"):
+        raise ValueError(f"average_last_level: not available for {method!r} (a rejected leaf's token changes "
+                         "the later steps of the walk, so the last level does not average node by node)")
     if method in SEQUENCE_METHODS:
-        return float(outcome(view, method).stop @ (np.asarray(view.tree.depths) + 1.0))
-    return step_value(view.tree, lambda v, kids: view.node_kept(v, node_verifier(method, len(kids))))
+        stop = outcome(view, method, average_last_level=average_last_level).stop
+        return float(stop @ (np.asarray(view.tree.depths) + 1.0))
+    tree = view.tree
+
+    def kept(v, kids):
+        if average_last_level and all(not tree.children[c] for c in kids):
+            return _mean_kept(view, v, method, len(kids))
+        return view.node_kept(v, node_verifier(method, len(kids)))
+
+    return step_value(tree, kept)
+
+
+def _mean_kept(view, v: int, method: str, k: int) -> np.ndarray:
+    """The mean over node ``v``'s draft law of the probability that it keeps each of its ``k`` children."""
+    from ..acceptance import acceptance_by_position
+
+    verifier = node_verifier(method, k)
+    if verifier is TOPK:  # deterministic children: nothing to average
+        return view.node_kept(v, verifier)
+    return acceptance_by_position(*view.laws(v), verifier.name, k)
 
 
 def run(view, method: str, rng: np.random.Generator, final: bool = True) -> tuple[int, tuple[int, ...]]:
