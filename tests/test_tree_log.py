@@ -358,3 +358,39 @@ def test_averaged_logged_trees_keep_the_mean(path):
         diff = exact - averaged
         assert abs(diff.mean()) < 5 * diff.std(ddof=1) / np.sqrt(diff.size)
         assert averaged.var() < exact.var()
+
+
+def _replicated_log(tmp_path, score, roots, depth, reps, name):
+    entries = grow_trees(score, roots, LAWS, (1.0,), 2, depth, seed=9, max_tail_mass=1e-3, trees_per_root=reps)
+    n = len(entries["offsets"]) - 1
+    entries.update(prompt_ids=entries.pop("root_of"), steps=np.zeros(n), context=np.zeros(0),
+                   context_offsets=np.zeros(roots + 1))
+    meta = {"vocab_size": V, "tree": {"branching": 2, "depth": depth, "laws": LAWS, "trees_per_root": reps}}
+    return st.LoggedTrees(st.load_logged(write_logged(tmp_path / name, meta, entries)))
+
+
+def test_levers_report_the_standard_error_of_each_pairing(tmp_path):
+    from spechub_theory.reproduce.real_trees import levers
+
+    source = _replicated_log(tmp_path, context_scorer(), 12, 2, 2, "reps")
+    tree = st.Tree.full(2, 7)
+    a, b = source.per_tree(tree, "spechub"), source.per_tree(tree, "rrs")
+    reps = source.replicates(tree, "rrs")
+    got = levers(source, tree, "spechub", "rrs")
+    assert got["roots"] == 12 and got["trees_per_root"] == 2
+    assert got["common"] == pytest.approx(scipy.stats.sem(a[reps == 0] - b[reps == 0]), abs=1e-12)
+    assert got["independent"] == pytest.approx(scipy.stats.sem(a[reps == 0] - b[reps == 1]), abs=1e-12)
+    # one law's trees verified two ways: there is nothing to decouple
+    same = levers(source, tree, "rrs", "kseq")
+    assert same["independent"] == same["common"]
+
+
+def test_averaging_one_level_trees_leaves_no_spread(tmp_path):
+    # Fixed laws and one level of drafts: every averaged value is 1 + alpha at the same root law,
+    # so the averaged gap has no spread at all, while the gap given the drafts does.
+    from spechub_theory.reproduce.real_trees import levers
+
+    source = _replicated_log(tmp_path, context_scorer(fixed=True), 20, 1, 2, "fixed")
+    got = levers(source, st.Tree.full(2, 3), "spechub", "rrs")
+    assert got["common"] > 0.01
+    assert got["averaged"] == pytest.approx(0.0, abs=1e-12) and got["replicates"] == pytest.approx(0.0, abs=1e-12)

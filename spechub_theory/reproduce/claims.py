@@ -34,9 +34,15 @@ class Claim:
     here: str
     holds: bool
     exact: bool
+    #: An estimate whose standard error leaves the claim open: neither holds nor fails at 2 SE.
+    undecided: bool = False
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "verdict": self.verdict}
+
+    @property
+    def verdict(self) -> str:
+        return "undecided" if self.undecided else "holds" if self.holds else "fails"
 
 
 def _tree_gaps(rows: list[dict], better: str, worse: str) -> list[float]:
@@ -97,6 +103,53 @@ def spechub_against_lp(seed: int = 5) -> tuple[float, int]:
     return float(np.abs(lp - acceptance_rate(p, q, "spechub", 2)).max()), LP_POSITIONS
 
 
+#: Standard errors a real-tree gap must clear, either way, for its claim to hold or fail.
+REAL_SE = 2.0
+
+
+def _estimated_claim(cid: str, claim: str, reported: str, gaps) -> Claim:
+    """A claim that a gap is positive in every setting, from ``(label, mean, se)`` estimates: holds when
+    every gap exceeds :data:`REAL_SE` standard errors, fails when one is below minus that, and is
+    undecided otherwise."""
+    gaps = list(gaps)
+    here = "; ".join(f"{label}: {mean:+.3f} +/- {se:.3f}" for label, mean, se in gaps)
+    holds = all(mean > REAL_SE * se for _, mean, se in gaps)
+    fails = any(mean < -REAL_SE * se for _, mean, se in gaps)
+    return Claim(cid, claim, reported, f"{here} (mean +/- standard error over contexts)", holds, False,
+                 undecided=not holds and not fails)
+
+
+def real_tree_claims(reported_verifiers: list[dict]) -> list[Claim]:
+    """C11-C14 from the shipped real-tree summaries (:mod:`.real_trees`, :mod:`.real_tree_verifiers`):
+    each gap paired by context and random numbers, with its standard error over contexts."""
+    from . import real_tree_verifiers, real_trees
+
+    trees, verifiers = real_trees.load(), real_tree_verifiers.load()
+    claims = []
+    for cid, worse, paper in (("C11", "rrs", "+0.05 to +0.27"), ("C12", "rrs_wo", "+0.02 to +0.16")):
+        name = "RRS" if worse == "rrs" else "RRS without replacement"
+        claims.append(_estimated_claim(
+            cid, f"On real draft trees of 31 nodes, SpecHub emits more tokens per step than {name} (T = 0.6 and 1.0)",
+            f"{paper} (abstract, all settings, real trees)",
+            [(f"T={t}", *real_trees.paired_gap(trees, "spechub", worse, t, 31)) for t in (0.6, 1.0)]))
+    for cid, shape, nodes, method, base, tree, text in (
+            ("C13", "full binary", 31, "traversal_wo", "rrs_wo", "binary tree depth 5",
+             "Traversal Verification emits more tokens per step than RRS without replacement on the same real "
+             "31-node binary trees (T = 0.6 and 1.0)"),
+            ("C14", "chain", 6, "block", "single", "chain depth 5",
+             "Block Verification emits more tokens per step than single-draft verification on the same real "
+             "chains of 5 drafts (T = 0.6 and 1.0)")):
+        value = {r["method"]: r["tokens_per_step"] for r in reported_verifiers
+                 if r["shape"] == shape and r["temperature"] == 1.0}
+        paper = (f"{value[method] - value[base]:+.2f} (Weng et al. 2025, Table 3: Llama-2-7B / llama-68m, {tree}, "
+                 "T = 1)") if method in value and base in value else "Weng et al. 2025"
+        claims.append(_estimated_claim(
+            cid, text, paper,
+            [(f"T={t}", *real_tree_verifiers.paired_gap(verifiers, shape, method, base, t, nodes)[:2])
+             for t in (0.6, 1.0)]))
+    return claims
+
+
 def evaluate(results: dict[str, tuple[list[dict], list[dict]]]) -> list[Claim]:
     """The claims table from the figures' ``(reproduced, reported)`` rows (every figure must be present)."""
     tree, tree_reported = results["fig1_tokens_per_step"]
@@ -153,7 +206,7 @@ def evaluate(results: dict[str, tuple[list[dict], list[dict]]]) -> list[Claim]:
             "'the same batch efficiency with half the concurrency' (abstract; shown on fixed binary trees)",
             "; ".join(f"T={t}, n={n}: {a:.3f} vs {b:.3f}" for (t, n), (a, b) in pairs.items()),
             all(a >= b for a, b in pairs.values()), False))
-    return claims
+    return claims + real_tree_claims(results["fig10_tree_verifiers"][1])
 
 
 def _tex(text: str) -> str:
@@ -167,7 +220,7 @@ def latex_table(claims: list[Claim]) -> str:
     """The claims as rows of a LaTeX ``longtable`` body (the report's ``\\input``)."""
     lines = []
     for c in claims:
-        verdict = "holds" if c.holds else r"\textbf{fails}"
+        verdict = {"holds": "holds", "fails": r"\textbf{fails}", "undecided": r"\textit{undecided}"}[c.verdict]
         kind = "exact" if c.exact else "empirical"
         lines.append(f"{c.id} & {_tex(c.claim)} & {_tex(c.reported)} & {_tex(c.here)} & {verdict} ({kind}) \\\\")
     return "\n".join(lines) + "\n"
@@ -177,7 +230,8 @@ def text_table(claims: list[Claim]) -> str:
     """The claims table for a terminal."""
     lines = []
     for c in claims:
-        lines.append(f"{c.id} [{'holds' if c.holds else 'FAILS'}, {'exact' if c.exact else 'empirical'}] {c.claim}")
+        verdict = {"holds": "holds", "fails": "FAILS", "undecided": "UNDECIDED"}[c.verdict]
+        lines.append(f"{c.id} [{verdict}, {'exact' if c.exact else 'empirical'}] {c.claim}")
         lines.append(f"     here:     {c.here}")
         lines.append(f"     reported: {c.reported}")
     return "\n".join(lines)

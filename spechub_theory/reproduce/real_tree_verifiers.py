@@ -31,7 +31,7 @@ import numpy as np
 from ..logged import load_logged
 from ..tree import LoggedTrees, Tree
 from .common import provenance
-from .real_trees import keyed_gap, keyed_means, read_summary, summary_target, write_summary
+from .real_trees import keyed_gap, keyed_means, levers, read_summary, summary_target, write_summary
 
 SUMMARY = files("spechub_theory") / "data" / "real_tree_verifiers.csv"
 COLUMNS = ("temperature", "shape", "method", "nodes", "root", "tree", "tokens_per_step")
@@ -50,10 +50,14 @@ CHAIN_DRAFTS = (1, 2, 3, 4, 5)
 AVERAGED = ("single", "block")
 
 
-def _rows_of(log, temperature: float, pairs, sizes, shape_of) -> tuple[list, dict]:
+def _rows_of(log, temperature: float, pairs, sizes, shape_of) -> tuple[list, dict, dict]:
     data = load_logged(log, temperature=temperature)
     source = LoggedTrees(data)
     rows = []
+    sequence, base = pairs[1][1], pairs[0][1]  # the sequence-level verifier and its token-level counterpart
+    largest = shape_of(sizes[-1])
+    reduction = {"temperature": temperature, "gap": f"{sequence} - {base}", "nodes": largest.n_nodes,
+                 **levers(source, largest, sequence, base, average=sequence in AVERAGED)}
     for shape, method in pairs:
         for size in sizes:
             if shape == "EAGLE-2 budget":
@@ -68,7 +72,7 @@ def _rows_of(log, temperature: float, pairs, sizes, shape_of) -> tuple[list, dic
             rows += [(temperature, shape, method, nodes, int(c), int(r), f"{v:.12g}")
                      for c, r, v in zip(roots, replicates, values)]
     meta = {key: data.meta.get(key) for key in ("models", "hashes", "versions", "command", "tree", "max_tail_mass", "seed")}
-    return rows, meta
+    return rows, meta, reduction
 
 
 def summarize(trees, chains, out=SUMMARY, temperatures=(0.6, 1.0), overwrite: bool = False) -> Path:
@@ -77,14 +81,17 @@ def summarize(trees, chains, out=SUMMARY, temperatures=(0.6, 1.0), overwrite: bo
     ``out`` is replaced only with ``overwrite=True`` when it is such a summary."""
     out, sidecar = summary_target(out, overwrite, COLUMNS, "a real tree-verifier summary of this library",
                                   [trees, chains])
-    rows, logs = [], {}
+    rows, logs, reductions = [], {}, []
     for temperature in temperatures:
-        found, logs["trees"] = _rows_of(trees, temperature, BINARY, BINARY_SIZES, lambda n: Tree.full(2, n))
+        found, logs["trees"], reduction = _rows_of(trees, temperature, BINARY, BINARY_SIZES, lambda n: Tree.full(2, n))
         rows += found
-        found, logs["chains"] = _rows_of(chains, temperature, CHAIN, CHAIN_DRAFTS, Tree.chain)
+        reductions.append(reduction)
+        found, logs["chains"], reduction = _rows_of(chains, temperature, CHAIN, CHAIN_DRAFTS, Tree.chain)
         rows += found
+        reductions.append(reduction)
     command = f"python -m spechub_theory.reproduce.real_tree_verifiers {trees} {chains}"
-    return write_summary(out, sidecar, COLUMNS, rows, {"logs": logs, "provenance": provenance(command)})
+    return write_summary(out, sidecar, COLUMNS, rows, {"logs": logs, "provenance": provenance(command),
+                                                       "standard_errors_by_lever": reductions})
 
 
 def load(path=SUMMARY) -> list[dict]:

@@ -29,12 +29,15 @@ import numpy as np
 
 from ..logged import load_logged
 from ..outputs import check_replaceable, write_text
+from ..tree.verifiers import sibling_law
 from ..trees import LoggedTrees, Tree
 from .common import TREE_METHODS, provenance
 
 SUMMARY = files("spechub_theory") / "data" / "real_trees.csv"
 COLUMNS = ("temperature", "method", "nodes", "root", "tree", "tokens_per_step")
 SIZES = (3, 7, 15, 31)
+#: The paired gaps whose standard errors by lever (:func:`levers`) the summary's record keeps.
+GAPS = (("spechub", "rrs"), ("spechub", "rrs_wo"), ("rrs_wo", "rrs"))
 
 
 def has_header(path: Path, columns) -> bool:
@@ -93,12 +96,16 @@ def summarize(tree_log, out=SUMMARY, temperatures=(0.6, 1.0), overwrite: bool = 
     atomically, after all the work.
     """
     out, sidecar = summary_target(out, overwrite, COLUMNS, "a real-tree summary of this library", [tree_log])
-    rows = []
+    rows, reductions = [], []
     for temperature in temperatures:
         data = load_logged(tree_log, temperature=temperature)
         source = LoggedTrees(data)
         if source.branching != 2:
             raise ValueError(f"tree_log: {data.path} holds {source.branching}-ary trees; the summary is of binary trees")
+        largest = Tree.full(2, SIZES[source.depth - 1])
+        for a, b in GAPS:
+            reductions.append({"temperature": temperature, "gap": f"{a} - {b}", "nodes": largest.n_nodes,
+                               **levers(source, largest, a, b)})
         for method in TREE_METHODS:
             for nodes in SIZES[: source.depth]:
                 tree = Tree.full(2, nodes)
@@ -108,7 +115,8 @@ def summarize(tree_log, out=SUMMARY, temperatures=(0.6, 1.0), overwrite: bool = 
     meta = {key: data.meta.get(key) for key in ("models", "hashes", "versions", "command", "tree", "max_tail_mass", "seed")}
     command = f"python -m spechub_theory.reproduce.real_trees {tree_log}"
     return write_summary(out, sidecar, COLUMNS, rows, {"tree_log": meta, "provenance": provenance(command),
-                                                       "values": "averaged over the last level of drafts"})
+                                                       "values": "averaged over the last level of drafts",
+                                                       "standard_errors_by_lever": reductions})
 
 
 def load(path=SUMMARY) -> list[dict]:
@@ -168,6 +176,40 @@ def paired_gap(rows, a: str, b: str, temperature: float, nodes: int) -> tuple[fl
     mean, se, _ = keyed_gap(rows, dict(temperature=temperature, method=a, nodes=nodes),
                             dict(temperature=temperature, method=b, nodes=nodes))
     return mean, se
+
+
+def levers(source: LoggedTrees, tree, a: str, b: str, average: bool = True) -> dict:
+    """What each variance-reduction lever buys on the paired gap ``a - b`` of a tree log.
+
+    Every entry is the standard error of the mean gap over the log's roots, with one tree per root
+    unless said: ``independent``, ``a``'s replicate 0 against ``b``'s replicate 1 (independent
+    draws at one context, as separately seeded trees would be; needs two replicates, and equals
+    ``common`` when ``a`` and ``b`` verify one law's trees); ``common``, both on replicate 0
+    (common random numbers); ``averaged``, as ``common`` with both values averaged over the last
+    level (``average``); ``replicates``, as ``averaged`` (or ``common``) with each root's mean over
+    all its replicates. ``roots`` and ``trees_per_root`` say what the log holds.
+    """
+    k = len(tree.children[0])
+    shared = sibling_law(a, k) == sibling_law(b, k)
+    contexts, reps = source.contexts(tree, a), source.replicates(tree, a)
+    if not (np.array_equal(contexts, source.contexts(tree, b)) and np.array_equal(reps, source.replicates(tree, b))):
+        raise ValueError(f"tree_log: the trees of {a!r} and {b!r} do not pair by root and replicate")
+    m = int(reps.max()) + 1
+    exact = {x: source.per_tree(tree, x) for x in (a, b)}
+    smooth = {x: source.per_tree(tree, x, average_last_level=True) for x in (a, b)} if average else exact
+
+    def se(va, vb, ra=0, rb=0):
+        diff = va[reps == ra] - vb[reps == rb]
+        return float(diff.std(ddof=1) / math.sqrt(diff.size))
+
+    out = {"roots": int((reps == 0).sum()), "trees_per_root": m,
+           "common": se(exact[a], exact[b]),
+           "independent": (se(exact[a], exact[b]) if shared else se(exact[a], exact[b], 0, 1)) if m > 1 or shared else None}
+    if average:
+        out["averaged"] = se(smooth[a], smooth[b])
+    diff = smooth[a] - smooth[b]
+    out["replicates"] = root_mean({(int(c), int(r)): float(d) for c, r, d in zip(contexts, reps, diff)})[1]
+    return out
 
 
 def main(argv=None) -> int:
