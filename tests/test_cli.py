@@ -50,6 +50,7 @@ def test_table_skips_rrs_wo_beyond_the_library_guard(capsys):
     (["sweep", "--out", "x.parquet", "--methods", "rrs", "--k", "2", "--temperatures", "1.5"],
      "temperatures: 1.5: this dataset supports"),
     (["collect-trees", "--out", "x", "--laws", "hubb"], "--laws"),
+    (["collect-trees", "--out", "x", "--trees-per-root", "0"], "--trees-per-root"),
     (["table", "--bogus"], "spechub-theory table: unrecognized arguments: --bogus"),  # was the top-level usage
     (["reproduce", "--out", "/proc/forbidden"], "/proc/forbidden"),  # was a traceback
     (["tree", "--data", "/nonexistent/data"], "/nonexistent/data"),

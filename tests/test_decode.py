@@ -178,7 +178,7 @@ def test_decoding_with_dynamic_trees_matches_the_exact_expectation_and_the_two_t
 
 
 @pytest.mark.parametrize("make,message", [
-    (lambda m: DynamicTree(0, 2, 3), "^depth: expected a positive integer"),
+    (lambda m: DynamicTree(0, 2, 3), "^depth: must be a positive integer"),
     (lambda m: DynamicTree(2, 2, -1), "^budget:"),
     (lambda m: decode(*m, CONTEXT, DynamicTree(2, 2, 3), "rrs"), "^method: a DynamicTree is verified with 'topk'"),
     (lambda m: step(Scorer(*m, CONTEXT), DynamicTree(2, 2, 3), "traversal", 1.0, np.random.default_rng(0)), "^method:"),

@@ -46,12 +46,9 @@ def collect_trees(prompts_file, out, *, roots: int = 24, laws=("iid", "wo", "hub
     ``overwrite=True``, swapped in when complete).
     """
     out = Path(out)
-    if isinstance(roots, bool) or not isinstance(roots, (int, np.integer)) or roots < 1:
-        raise ValueError(f"roots: need a positive integer number of roots, got {roots!r}")
-    for name, value in (("branching", branching), ("depth", depth), ("max_new_tokens", max_new_tokens),
-                        ("trees_per_root", trees_per_root)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name}: must be a positive integer, got {value!r}")
+    for name, value in (("roots", roots), ("branching", branching), ("depth", depth),
+                        ("max_new_tokens", max_new_tokens), ("trees_per_root", trees_per_root)):
+        validate.positive_int(value, name)
     if not len(laws):
         raise ValueError("laws: need at least one draft law or deterministic tree")
     sampled = [law for law in laws if law not in DETERMINISTIC_KINDS]

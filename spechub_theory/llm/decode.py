@@ -37,7 +37,6 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -130,12 +129,6 @@ class Step:
     nodes: int = 0
 
 
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
-    return int(value)
-
-
 @dataclass(frozen=True)
 class DynamicTree:
     """EAGLE-2's dynamic draft tree (Li et al. 2024, arXiv 2406.16858), grown afresh at every step.
@@ -170,7 +163,7 @@ class DynamicTree:
 
     def __post_init__(self):
         for name in ("depth", "top_k", "budget"):
-            _positive_int(getattr(self, name), name)
+            validate.positive_int(getattr(self, name), name)
 
     @property
     def max_nodes(self) -> int:
