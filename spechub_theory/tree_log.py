@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 
 from . import validate
-from .drafts import DRAFT_LAWS
+from .drafts import DRAFT_LAWS, top_tokens
 from .logged import MIN_TOKENS, stored_law, truncated_support
 
 #: ``score(root, paths)``: both models' logits, shapes ``(len(paths), V)`` each at temperature 1,
@@ -40,13 +40,12 @@ def grow_trees(score: Scorer, roots: int, laws, temperatures, branching: int, de
 
     **Common random numbers.** Every node draws its children from its own stream of uniforms,
     seeded by ``(seed, root, r, key)``, where ``key`` is the node's path of drafted tokens, each
-    with its occurrence among its siblings (0 unless i.i.d. siblings repeat it). The key does not
-    name the law or the temperature, so replicate ``r`` of every law at one root is drawn from the
-    same uniforms: the built-in laws all draw their first child by inverse CDF of one uniform (so
-    the laws agree on it), and a node reached in two laws' trees by the same path draws from the
-    same stream there too. Each law's tree is still an exact sample of that law (every node of one
-    tree has its own key), but the trees of different laws are strongly coupled, which is what
-    makes their per-root differences precise. All the trees of one root are grown level by level
+    with its occurrence among its siblings (0 unless i.i.d. siblings repeat it), and turns them
+    into drafts with :func:`coupled_drafts`. The key does not name the law or the temperature, so
+    replicate ``r`` of every law at one root is drawn from the same uniforms, and a node reached in
+    two laws' trees by the same path draws from the same stream there too. Each law's tree is
+    still an exact sample of that law (every node of one tree has its own key), but the trees of
+    different laws are strongly coupled, which is what makes their per-root differences precise. All the trees of one root are grown level by level
     together, and each distinct path is scored once per level.
 
     Every argument is checked before ``score`` is first called, so a law that cannot draft
@@ -77,8 +76,7 @@ def grow_trees(score: Scorer, roots: int, laws, temperatures, branching: int, de
                 support = truncated_support(t_logits, d_logits, max_tail_mass)
                 d_kept = d_logits[support]
                 q = stored_law(support, d_kept.astype(np.float32), temperature, np.zeros(len(d_logits)))
-                stream = np.random.default_rng([entropy, root, r, *key])
-                drawn = DRAFT_LAWS[law].sample(q, branching, stream, 1)[0]
+                drawn = coupled_drafts(law, q, branching, np.random.default_rng([entropy, root, r, *key]))
                 nodes.add(support, t_logits[support], d_kept, drawn, branching)
                 if d + 1 < depth:
                     seen: dict[int, int] = {}
@@ -101,6 +99,62 @@ def grow_trees(score: Scorer, roots: int, laws, temperatures, branching: int, de
             progress(len(tree_roots), roots * len(kinds))
     return tree_entries(supports, target, draft, drafts, children, branching, tree_roots, tree_law,
                         tree_temperature, root_of)
+
+
+def coupled_drafts(law: str, q: np.ndarray, k: int, stream: np.random.Generator) -> np.ndarray:
+    """``k`` drafts of ``law`` from ``q``, read off one i.i.d. sequence ``x_1, x_2, ...`` of ``q``
+    (inverse CDF of ``stream``'s uniforms), so that the built-in laws share their draws:
+
+    * ``iid``: ``x_1..x_k``;
+    * ``wo``: the first ``k`` distinct tokens of the sequence (skipping repeats draws each next token
+      from ``q`` restricted to the undrafted ones: sampling without replacement);
+    * ``hub``: ``(x_1, a)`` with ``a`` the argmax of ``q`` when ``x_1 != a``, else ``(a, y)`` with ``y``
+      the first token of the sequence other than ``a`` (``q`` restricted to the spokes);
+    * ``greedy``: the top ``k - 1`` of ``q``, then the first token of the sequence outside them.
+
+    Each is an exact draw of its law (:class:`spechub_theory.drafts.DraftLaw`), and the laws agree
+    on ``x_1`` always and ``iid``/``wo`` on ``x_2`` unless ``x_2 = x_1``, which couples their trees.
+    Any other law draws with its own :meth:`~spechub_theory.drafts.DraftLaw.sample` from ``stream``.
+    Where repeats make the sequence long (after 16 blocks of 64 draws), the rest is drawn from the
+    restricted law directly: a restricted law is what a skip yields whatever was skipped before.
+    """
+    if law not in ("iid", "wo", "hub", "greedy"):
+        return DRAFT_LAWS[law].sample(q, k, stream, 1)[0]
+    support = np.flatnonzero(q > 0)
+    cdf = np.cumsum(q[support])
+    blocks: list[np.ndarray] = []
+
+    def sequence():
+        for _ in range(16):
+            u = stream.random(64) * cdf[-1]
+            block = support[np.minimum(np.searchsorted(cdf, u, side="right"), support.size - 1)]
+            blocks.append(block)
+            yield from block.tolist()
+
+    def first_outside(excluded, draws) -> int:
+        for x in draws:
+            if x not in excluded:
+                return int(x)
+        rest = q.copy()
+        rest[list(excluded)] = 0.0
+        return int(stream.choice(q.size, p=rest / rest.sum()))
+
+    draws = sequence()
+    if law == "iid":
+        return np.array([next(draws) for _ in range(k)], dtype=np.int64)
+    if law == "greedy":
+        fixed = [int(x) for x in top_tokens(q, k - 1)]
+        return np.array(fixed + [first_outside(set(fixed), draws)], dtype=np.int64)
+    if law == "hub":
+        a = int(top_tokens(q, 1)[0])
+        if k == 1:
+            return np.array([a], dtype=np.int64)
+        first = next(draws)
+        return np.array([first, a] if first != a else [a, first_outside({a}, draws)], dtype=np.int64)
+    out: list[int] = []
+    while len(out) < k:
+        out.append(first_outside(set(out), draws))
+    return np.array(out, dtype=np.int64)
 
 
 class _Nodes:

@@ -394,3 +394,35 @@ def test_averaging_one_level_trees_leaves_no_spread(tmp_path):
     got = levers(source, st.Tree.full(2, 3), "spechub", "rrs")
     assert got["common"] > 0.01
     assert got["averaged"] == pytest.approx(0.0, abs=1e-12) and got["replicates"] == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("law,k", [("iid", 2), ("wo", 2), ("wo", 3), ("hub", 2), ("greedy", 2), ("greedy", 3)])
+def test_coupled_drafts_follow_each_law(law, k):
+    # The tuples read off one i.i.d. sequence, against the law's own enumeration (chi-square); a
+    # peaked q makes the skips of wo, hub and greedy frequent.
+    from spechub_theory.drafts import DRAFT_LAWS
+    from spechub_theory.tree_log import coupled_drafts
+
+    q = np.array([0.55, 0.2, 0.15, 0.0, 0.07, 0.03])
+    tuples, probs = DRAFT_LAWS[law].enumerate(q, k)
+    index = {tuple(t): i for i, t in enumerate(tuples.tolist())}
+    n = 20_000
+    counts = np.zeros(len(tuples))
+    for i in range(n):
+        counts[index[tuple(coupled_drafts(law, q, k, np.random.default_rng([11, i])).tolist())]] += 1
+    assert scipy.stats.chisquare(counts, n * probs).pvalue > 1e-4
+
+
+def test_coupled_drafts_share_their_draws_across_laws():
+    from spechub_theory.tree_log import coupled_drafts
+
+    q = np.array([0.4, 0.3, 0.2, 0.1])
+    agree_second = 0
+    for i in range(2000):
+        draws = {law: coupled_drafts(law, q, 2, np.random.default_rng([5, i])) for law in ("iid", "wo", "hub")}
+        assert draws["iid"][0] == draws["wo"][0] == draws["hub"][0]
+        if draws["iid"][1] != draws["iid"][0]:
+            assert draws["wo"][1] == draws["iid"][1]  # wo skips only a repeat
+            agree_second += 1
+    # the second i.i.d. draw repeats the first with probability sum q^2 = 0.3
+    assert abs(agree_second / 2000 - 0.7) < 5 * np.sqrt(0.21 / 2000)
