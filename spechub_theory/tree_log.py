@@ -77,7 +77,9 @@ def grow_trees(score: Scorer, roots: int, laws, temperatures, branching: int, de
                 d_kept = d_logits[support]
                 q = stored_law(support, d_kept.astype(np.float32), temperature, np.zeros(len(d_logits)))
                 drawn = coupled_drafts(law, q, branching, np.random.default_rng([entropy, root, r, *key]))
-                nodes.add(support, t_logits[support], d_kept, drawn, branching)
+                # float32, as the dataset stores them: a large log is held in memory until written
+                nodes.add(support.astype(np.int32), t_logits[support].astype(np.float32), d_kept.astype(np.float32),
+                          drawn, branching)
                 if d + 1 < depth:
                     seen: dict[int, int] = {}
                     for j, x in enumerate(drawn.tolist()):
