@@ -85,3 +85,40 @@ def test_traversal_refuses_averaging(method):
     drafted = random_tree(Tree.full(2, 3), method, 0)
     with pytest.raises(ValueError, match="average_last_level: not available"):
         expected_tokens(drafted, method, average_last_level=True)
+
+
+def enumerated_mean(drafted: DraftedTree, method: str, statistic) -> np.ndarray:
+    """The mean of ``statistic(tree)`` over every draft of every internal node (each node's sibling
+    tuples from its law's enumeration, independent across nodes as the laws are fixed per node)."""
+    tree = drafted.tree
+    internal = [v for v, kids in enumerate(tree.children) if kids]
+    options = [list(zip(*sibling_law(method, len(tree.children[v])).enumerate(drafted.q[v], len(tree.children[v]))))
+               for v in internal]
+    total = 0.0
+    for combo in itertools.product(*options):
+        tokens = drafted.tokens.copy()
+        weight = 1.0
+        for v, (tuple_, prob) in zip(internal, combo):
+            tokens[list(tree.children[v])] = tuple_
+            weight *= prob
+        total = total + weight * np.asarray(statistic(DraftedTree(tree, tokens, drafted.p, drafted.q)))
+    return total
+
+
+@pytest.mark.parametrize("method", ["rrs", "rrs_wo", "spechub", "kseq"])
+def test_control_variates_have_mean_zero_over_all_drafts(method):
+    from spechub_theory.tree.verifiers import controls
+
+    V3 = 3
+    rng = np.random.default_rng(4)
+    tree = Tree.full(2, 7)
+    p, q = rng.dirichlet(np.ones(V3), size=7), rng.dirichlet(np.ones(V3), size=7)
+    drafted = DraftedTree(tree, np.zeros(7, dtype=np.int64), p, q)
+    for average in (False, True):
+        z = enumerated_mean(drafted, method, lambda d: controls(d, method, average))
+        assert np.allclose(z, 0.0, atol=1e-13), z
+    # ... and are not identically zero (a control that is always 0 removes nothing)
+    some = random_tree(tree, method, 0)
+    assert np.abs(controls(some, method)).sum() > 1e-6
+    with pytest.raises(ValueError, match="control variates are of node-wise methods"):
+        controls(some, "traversal_wo")

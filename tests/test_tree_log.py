@@ -145,9 +145,13 @@ def test_the_real_trees_summary_keeps_every_trees_averaged_value(path, tmp_path)
             # one tree per root, so the paired standard error is the plain one of the differences.
             diff = (source.per_tree(tree, "spechub", average_last_level=True)
                     - source.per_tree(tree, "rrs", average_last_level=True))
-            gap, se = real_trees.paired_gap(rows, "spechub", "rrs", temperature, nodes)
-            assert gap == pytest.approx(diff.mean(), abs=1e-10)
-            assert se == pytest.approx(scipy.stats.sem(diff), abs=1e-10)
+            key = dict(temperature=temperature, nodes=nodes)
+            gap, se, roots = real_trees.keyed_gap(rows, dict(key, method="spechub"), dict(key, method="rrs"), adjust=False)
+            assert (gap, se, roots) == (pytest.approx(diff.mean(), abs=1e-10), pytest.approx(scipy.stats.sem(diff), abs=1e-10), 30)
+            # adjusted by the control variates (the default): the same expectation, so within a few
+            # standard errors of the plain mean
+            adjusted, adjusted_se = real_trees.paired_gap(rows, "spechub", "rrs", temperature, nodes)
+            assert abs(adjusted - gap) < 4 * se + 1e-12
     assert json.loads(out.with_suffix(".json").read_text())["provenance"]["command"].endswith(str(path))
     with pytest.raises(ValueError, match="exists; pass overwrite=True"):
         real_trees.summarize(path, out)
@@ -170,7 +174,7 @@ def test_a_corrupt_real_trees_summary_is_named(tmp_path):
     bad.write_text("temperature,method,nodes\n0.6,rrs,3\n")
     with pytest.raises(ValueError, match="bad.csv is not a real-trees summary"):
         real_trees.load(bad)
-    bad.write_text("temperature,method,nodes,root,tree,tokens_per_step\n0.6,rrs,3,0,0,2.5\n")  # 3 nodes emit at most 2
+    bad.write_text("temperature,method,nodes,root,tree,tokens_per_step,controls\n0.6,rrs,3,0,0,2.5,\n")  # 3 nodes emit at most 2
     with pytest.raises(ValueError, match="outside"):
         real_trees.load(bad)
     shipped = real_trees.load()  # the shipped summary: 200 real trees per temperature, method and size
@@ -426,3 +430,22 @@ def test_coupled_drafts_share_their_draws_across_laws():
             agree_second += 1
     # the second i.i.d. draw repeats the first with probability sum q^2 = 0.3
     assert abs(agree_second / 2000 - 0.7) < 5 * np.sqrt(0.21 / 2000)
+
+
+def test_cross_fitted_adjustment_removes_what_the_controls_explain():
+    # y = 2 + 3 z exactly, with z of mean zero: each fold's least squares recovers beta = 3 from the
+    # other fold, so every adjusted value is 2; with a control that is always 0, nothing changes.
+    from spechub_theory.reproduce import real_trees
+
+    z = {(root, 0): np.array([(-1.0) ** root * (1 + root % 3)]) for root in range(12)}
+    y = {key: 2.0 + 3.0 * float(v[0]) for key, v in z.items()}
+    assert all(v == pytest.approx(2.0, abs=1e-12) for v in real_trees.adjusted(y, z).values())
+    assert real_trees.adjusted(y, {key: np.zeros(1) for key in y}) == y
+
+
+def test_control_variates_shrink_the_paired_gap_on_logged_trees(tmp_path):
+    from spechub_theory.reproduce.real_trees import levers
+
+    source = _replicated_log(tmp_path, context_scorer(), 40, 3, 2, "cv")
+    got = levers(source, st.Tree.full(2, 15), "spechub", "rrs")
+    assert got["controls"] < got["replicates"]

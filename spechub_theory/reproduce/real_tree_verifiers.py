@@ -31,10 +31,11 @@ import numpy as np
 from ..logged import load_logged
 from ..tree import LoggedTrees, Tree
 from .common import provenance
-from .real_trees import keyed_gap, keyed_means, levers, read_summary, summary_target, write_summary
+from .real_trees import (format_controls, keyed_gap, keyed_means, levers, parse_controls, read_summary, summary_target,
+                         write_summary)
 
 SUMMARY = files("spechub_theory") / "data" / "real_tree_verifiers.csv"
-COLUMNS = ("temperature", "shape", "method", "nodes", "root", "tree", "tokens_per_step")
+COLUMNS = ("temperature", "shape", "method", "nodes", "root", "tree", "tokens_per_step", "controls")
 #: (shape, method) pairs read from the binary log, and the sizes (root included).
 BINARY = (("full binary", "rrs_wo"), ("full binary", "traversal_wo"), ("full binary", "topk"),
           ("EAGLE-2 budget", "topk"))
@@ -48,6 +49,9 @@ CHAIN_DRAFTS = (1, 2, 3, 4, 5)
 #: node by node (:func:`spechub_theory.tree.verifiers.expected_tokens`), and RRS without
 #: replacement is compared with it on the same drafts.
 AVERAGED = ("single", "block")
+#: Methods whose rows carry control variates (:meth:`spechub_theory.LoggedTrees.controls`): the
+#: token-level counterparts, node-wise, on the very trees their sequence-level verifier sees.
+CONTROLLED = ("rrs_wo", "single")
 
 
 def _rows_of(log, temperature: float, pairs, sizes, shape_of) -> tuple[list, dict, dict]:
@@ -64,13 +68,16 @@ def _rows_of(log, temperature: float, pairs, sizes, shape_of) -> tuple[list, dic
                 values = source.per_tree_dynamic(size - 1)
                 roots = np.asarray(data.arrays["prompt_ids"])[source.roots["eagle"]]  # their contexts
                 replicates = np.zeros(roots.size, dtype=np.int64)  # one deterministic tree per root
+                z = [""] * roots.size
             else:
                 tree = shape_of(size)
                 values = source.per_tree(tree, method, average_last_level=method in AVERAGED)
                 roots, replicates = source.contexts(tree, method), source.replicates(tree, method)
+                z = ([format_controls(x) for x in source.controls(tree, method, method in AVERAGED)]
+                     if method in CONTROLLED else [""] * roots.size)
             nodes = size if shape != "chain" else size + 1
-            rows += [(temperature, shape, method, nodes, int(c), int(r), f"{v:.12g}")
-                     for c, r, v in zip(roots, replicates, values)]
+            rows += [(temperature, shape, method, nodes, int(c), int(r), f"{v:.12g}", cell)
+                     for c, r, v, cell in zip(roots, replicates, values, z)]
     meta = {key: data.meta.get(key) for key in ("models", "hashes", "versions", "command", "tree", "max_tail_mass", "seed")}
     return rows, meta, reduction
 
@@ -98,8 +105,8 @@ def load(path=SUMMARY) -> list[dict]:
     """The rows of a summary written by :func:`summarize`; a corrupt file is an error naming it."""
     rows = read_summary(path, COLUMNS, lambda r: {
         "temperature": float(r["temperature"]), "shape": r["shape"], "method": r["method"], "nodes": int(r["nodes"]),
-        "root": int(r["root"]), "tree": int(r["tree"]), "tokens_per_step": float(r["tokens_per_step"])},
-        "a real tree-verifier summary")
+        "root": int(r["root"]), "tree": int(r["tree"]), "tokens_per_step": float(r["tokens_per_step"]),
+        "controls": parse_controls(r["controls"])}, "a real tree-verifier summary")
     if not rows or any(not 1.0 <= r["tokens_per_step"] <= r["nodes"] for r in rows):
         raise ValueError(f"path: {path} holds no rows or a value outside [1, nodes]")
     return rows
@@ -113,7 +120,8 @@ def means(rows) -> list[dict]:
 
 def paired_gap(rows, shape: str, a: str, b: str, temperature: float, nodes: int) -> tuple[float, float, int]:
     """Mean, standard error and number of roots of ``a`` minus ``b`` over the trees both verified (the
-    same drafts), paired by root and tree (:func:`spechub_theory.reproduce.real_trees.keyed_gap`)."""
+    same drafts), paired by root and tree and adjusted by the counterpart's control variates
+    (:func:`spechub_theory.reproduce.real_trees.keyed_gap`)."""
     key = dict(temperature=temperature, shape=shape, nodes=nodes)
     try:
         return keyed_gap(rows, dict(key, method=a), dict(key, method=b))

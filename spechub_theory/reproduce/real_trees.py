@@ -29,12 +29,12 @@ import numpy as np
 
 from ..logged import load_logged
 from ..outputs import check_replaceable, write_text
-from ..tree.verifiers import sibling_law
+from ..tree.verifiers import NODE_METHODS, sibling_law
 from ..trees import LoggedTrees, Tree
 from .common import TREE_METHODS, provenance
 
 SUMMARY = files("spechub_theory") / "data" / "real_trees.csv"
-COLUMNS = ("temperature", "method", "nodes", "root", "tree", "tokens_per_step")
+COLUMNS = ("temperature", "method", "nodes", "root", "tree", "tokens_per_step", "controls")
 SIZES = (3, 7, 15, 31)
 #: The paired gaps whose standard errors by lever (:func:`levers`) the summary's record keeps.
 GAPS = (("spechub", "rrs"), ("spechub", "rrs_wo"), ("rrs_wo", "rrs"))
@@ -110,8 +110,9 @@ def summarize(tree_log, out=SUMMARY, temperatures=(0.6, 1.0), overwrite: bool = 
             for nodes in SIZES[: source.depth]:
                 tree = Tree.full(2, nodes)
                 values = source.per_tree(tree, method, average_last_level=True)
-                rows += [(temperature, method, nodes, int(c), int(r), f"{v:.12g}") for c, r, v in
-                         zip(source.contexts(tree, method), source.replicates(tree, method), values)]
+                z = source.controls(tree, method, average_last_level=True)
+                rows += [(temperature, method, nodes, int(c), int(r), f"{v:.12g}", format_controls(zs)) for c, r, v, zs in
+                         zip(source.contexts(tree, method), source.replicates(tree, method), values, z)]
     meta = {key: data.meta.get(key) for key in ("models", "hashes", "versions", "command", "tree", "max_tail_mass", "seed")}
     command = f"python -m spechub_theory.reproduce.real_trees {tree_log}"
     return write_summary(out, sidecar, COLUMNS, rows, {"tree_log": meta, "provenance": provenance(command),
@@ -123,8 +124,8 @@ def load(path=SUMMARY) -> list[dict]:
     """The rows of a summary written by :func:`summarize`; a corrupt file is an error naming it."""
     rows = read_summary(path, COLUMNS, lambda r: {
         "temperature": float(r["temperature"]), "method": r["method"], "nodes": int(r["nodes"]),
-        "root": int(r["root"]), "tree": int(r["tree"]), "tokens_per_step": float(r["tokens_per_step"])},
-        "a real-trees summary")
+        "root": int(r["root"]), "tree": int(r["tree"]), "tokens_per_step": float(r["tokens_per_step"]),
+        "controls": parse_controls(r["controls"])}, "a real-trees summary")
     if not rows or any(not 1.0 <= r["tokens_per_step"] <= math.log2(r["nodes"] + 1) for r in rows):
         raise ValueError(f"path: {path} holds no rows or a value outside [1, depth + 1]")
     return rows
@@ -159,11 +160,63 @@ def keyed_means(rows, fields) -> list[dict]:
     return out
 
 
-def keyed_gap(rows, a: dict, b: dict) -> tuple[float, float, int]:
+def format_controls(z) -> str:
+    """A tree's control variates (:meth:`spechub_theory.LoggedTrees.controls`) as one CSV cell."""
+    return ";".join(f"{x:.12g}" for x in z)
+
+
+def parse_controls(text: str) -> np.ndarray:
+    """The control variates of a CSV cell written by :func:`format_controls` (empty: none)."""
+    return np.array([float(x) for x in text.split(";")]) if text else np.zeros(0)
+
+
+def adjusted(values: dict[tuple[int, int], float], controls: dict[tuple[int, int], np.ndarray]) -> dict:
+    r"""``values`` (keyed by ``(root, tree)``) less a cross-fitted multiple of their control variates.
+
+    The roots are split in two folds (alternately, in root order); each fold's values become
+    ``y - Z beta``, with ``beta`` the least-squares coefficients (with an intercept) of ``y`` on ``Z``
+    fitted on the *other* fold. Every control has mean exactly 0 at every context
+    (:meth:`spechub_theory.LoggedTrees.controls`) and a fold's ``beta`` depends only on the other
+    fold's contexts and trees, so ``E[Z beta] = E[Z] E[beta] = 0``: the adjusted values keep the
+    expectation of the values exactly, and lose the part of their spread the controls explain.
+    Controls that are 0 on every tree are left out; without any, ``values`` is returned as is.
+    """
+    keys = sorted(values)
+    z = np.array([controls.get(key, np.zeros(0)) for key in keys])
+    z = z[:, np.abs(z).sum(axis=0) > 0] if z.ndim == 2 and z.size else np.zeros((len(keys), 0))
+    if z.shape[1] == 0:
+        return dict(values)
+    roots = sorted({key[0] for key in keys})
+    fold = {root: i % 2 for i, root in enumerate(roots)}
+    f = np.array([fold[key[0]] for key in keys])
+    y = np.array([values[key] for key in keys])
+    out = y.copy()
+    for g in (0, 1):
+        train = f != g
+        design = np.column_stack([np.ones(int(train.sum())), z[train]])
+        beta = np.linalg.lstsq(design, y[train], rcond=None)[0][1:]
+        out[f == g] = y[f == g] - z[f == g] @ beta
+    return dict(zip(keys, out.tolist()))
+
+
+def keyed_controls(rows, **key) -> dict[tuple[int, int], np.ndarray]:
+    """``{(root, tree): controls}`` of the rows whose fields equal ``key`` (as :func:`keyed_values`)."""
+    return {(r["root"], r["tree"]): r.get("controls", np.zeros(0)) for r in rows
+            if all(r[f] == v for f, v in key.items())}
+
+
+def keyed_gap(rows, a: dict, b: dict, adjust: bool = True) -> tuple[float, float, int]:
     """:func:`root_mean` of the differences between the rows matching ``a`` and ``b``, paired by
-    ``(root, tree)`` (the same context and random numbers)."""
+    ``(root, tree)`` (the same context and random numbers); with ``adjust``, less the cross-fitted
+    multiple of both sides' control variates (:func:`adjusted`): the same expectation, a smaller
+    standard error (an estimate, as every standard error here)."""
     va, vb = keyed_values(rows, **a), keyed_values(rows, **b)
-    return root_mean({key: va[key] - vb[key] for key in sorted(va.keys() & vb.keys())})
+    keys = sorted(va.keys() & vb.keys())
+    diff = {key: va[key] - vb[key] for key in keys}
+    if adjust:
+        za, zb = keyed_controls(rows, **a), keyed_controls(rows, **b)
+        diff = adjusted(diff, {key: np.concatenate([za.get(key, np.zeros(0)), zb.get(key, np.zeros(0))]) for key in keys})
+    return root_mean(diff)
 
 
 def means(rows) -> list[dict]:
@@ -187,7 +240,9 @@ def levers(source: LoggedTrees, tree, a: str, b: str, average: bool = True) -> d
     ``common`` when ``a`` and ``b`` verify one law's trees); ``common``, both on replicate 0
     (common random numbers); ``averaged``, as ``common`` with both values averaged over the last
     level (``average``); ``replicates``, as ``averaged`` (or ``common``) with each root's mean over
-    all its replicates. ``roots`` and ``trees_per_root`` say what the log holds.
+    all its replicates; ``controls``, as ``replicates`` less the cross-fitted multiple of the
+    node-wise methods' control variates (:func:`adjusted`), the estimator :func:`keyed_gap` uses.
+    ``roots`` and ``trees_per_root`` say what the log holds.
     """
     k = len(tree.children[0])
     shared = sibling_law(a, k) == sibling_law(b, k)
@@ -207,8 +262,11 @@ def levers(source: LoggedTrees, tree, a: str, b: str, average: bool = True) -> d
            "independent": (se(exact[a], exact[b]) if shared else se(exact[a], exact[b], 0, 1)) if m > 1 or shared else None}
     if average:
         out["averaged"] = se(smooth[a], smooth[b])
-    diff = smooth[a] - smooth[b]
-    out["replicates"] = root_mean({(int(c), int(r)): float(d) for c, r, d in zip(contexts, reps, diff)})[1]
+    diff = {(int(c), int(r)): float(d) for c, r, d in zip(contexts, reps, smooth[a] - smooth[b])}
+    out["replicates"] = root_mean(diff)[1]
+    z = [source.controls(tree, x, average_last_level=average) if x in NODE_METHODS else np.zeros((len(contexts), 0))
+         for x in (a, b)]
+    out["controls"] = root_mean(adjusted(diff, dict(zip(diff, np.hstack(z)))))[1]
     return out
 
 

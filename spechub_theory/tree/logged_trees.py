@@ -163,6 +163,29 @@ class LoggedTrees:
         return np.array([expected_tokens(self.view(tree, root), method, average_last_level)
                          for root in self._roots(tree, method)])
 
+    def controls(self, tree, method: str, average_last_level: bool = False) -> np.ndarray:
+        r"""Control variates of every tree :meth:`per_tree` returns: shape ``(trees, depth)``, exact mean 0
+        (:func:`spechub_theory.tree.verifiers.controls` of each).
+
+        Column ``d`` is ``Z_d = sum_{v at depth d} r(v) (A(v) - alpha(v))`` over the internal nodes ``v``
+        at depth ``d``: ``A(v)`` the probability that ``v`` keeps one of its drafted children (node-wise
+        ``method``, given the drafts), ``alpha(v)`` its mean over ``v``'s draft law at ``v``'s laws
+        (:func:`spechub_theory.acceptance_rate`), and ``r(v)`` the probability that the walk reaches
+        ``v`` (the product of the kept probabilities above it). Given everything drawn before ``v``'s
+        children, ``r(v)`` and ``alpha(v)`` are fixed and ``A(v)`` has mean ``alpha(v)``, so every
+        term, and every ``Z_d``, has mean exactly 0 whatever the context. ``Z_d`` tracks how lucky
+        the drafts at depth ``d`` were, so it correlates with the tree's value, and subtracting a
+        fitted multiple of it removes part of the spread of a mean or a paired gap without moving
+        its expectation (:func:`spechub_theory.reproduce.real_trees.keyed_gap`).
+        ``average_last_level``: the last level's column is 0 (its drafts are averaged out).
+        """
+        validate.choice(method, "method", _methods())
+        from .verifiers import controls
+
+        depth = max(tree.depths)
+        rows = [controls(self.view(tree, root), method, average_last_level) for root in self._roots(tree, method)]
+        return np.array(rows).reshape(-1, depth)
+
     # -- the source protocol (:mod:`spechub_theory.tree.source`) --------------------------------
 
     def check(self, tree, method):

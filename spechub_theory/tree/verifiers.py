@@ -341,6 +341,30 @@ def expected_tokens(view, method: str, average_last_level: bool = False) -> floa
     return step_value(tree, kept)
 
 
+def controls(view, method: str, average_last_level: bool = False) -> np.ndarray:
+    """Control variates of a drafted tree under a node-wise ``method``, shape ``(depth,)``, each of
+    mean exactly 0 over the drafts (:meth:`spechub_theory.tree.LoggedTrees.controls` states the
+    definition and why): ``Z_d = sum_{v at depth d} r(v) (A(v) - alpha(v))``."""
+    if method not in NODE_METHODS:
+        raise ValueError(f"method: control variates are of node-wise methods; {method!r} verifies the whole tree")
+    from ..acceptance import acceptance_rate
+
+    tree = view.tree
+    reach = np.zeros(tree.n_nodes)
+    reach[0] = 1.0
+    z = np.zeros(max(tree.depths))
+    for v, kids in enumerate(tree.children):
+        if not kids:
+            continue
+        verifier = node_verifier(method, len(kids))
+        kept = view.node_kept(v, verifier)
+        reach[list(kids)] = reach[v] * kept
+        if verifier is TOPK or (average_last_level and all(not tree.children[c] for c in kids)):
+            continue  # deterministic drafts, or drafts averaged out: nothing random to control
+        z[tree.depths[v]] += reach[v] * (kept.sum() - acceptance_rate(*view.laws(v), verifier.name, len(kids)))
+    return z
+
+
 def _mean_kept(view, v: int, method: str, k: int) -> np.ndarray:
     """The mean over node ``v``'s draft law of the probability that it keeps each of its ``k`` children."""
     from ..acceptance import acceptance_by_position
