@@ -29,17 +29,18 @@ Scorer = Callable[[int, list[tuple[int, ...]]], tuple[np.ndarray, np.ndarray]]
 
 
 def grow_trees(score: Scorer, roots: int, laws, temperatures, branching: int, depth: int, *, seed,
-               max_tail_mass: float, trees_per_root: int = 1, progress=None) -> dict:
+               max_tail_mass: float, trees_per_root: int = 1, first_root: int = 0, progress=None) -> dict:
     """Grow ``trees_per_root`` trees per (root, law, temperature); returns the dataset arrays of the trees.
 
     The returned dict holds ``offsets``, ``tokens``, ``target_logits``, ``draft_logits``, the tree
     arrays of :mod:`spechub_theory.logged` and ``root_of`` (the root index of every node), for the
-    caller to complete with prompt ids, steps and contexts. The trees are stored root by root, and
+    caller to complete with prompt ids, steps and contexts. The roots are ``first_root`` to
+    ``first_root + roots - 1`` (so a long run can grow them in batches). The trees are stored root by root, and
     at one root as replicate ``r = 0, 1, ...``, then law, then temperature. ``progress(done, total)``
     is called after every root with the number of trees grown.
 
     **Common random numbers.** Every node draws its children from its own stream of uniforms,
-    seeded by ``(seed, root, r, key)``, where ``key`` is the node's path of drafted tokens, each
+    seeded by ``(seed, root, r, key)`` (an integer ``seed`` as it is; a generator gives one draw), where ``key`` is the node's path of drafted tokens, each
     with its occurrence among its siblings (0 unless i.i.d. siblings repeat it), and turns them
     into drafts with :func:`coupled_drafts`. The key does not name the law or the temperature, so
     replicate ``r`` of every law at one root is drawn from the same uniforms, and a node reached in
@@ -53,12 +54,14 @@ def grow_trees(score: Scorer, roots: int, laws, temperatures, branching: int, de
     """
     _check_tree_arguments(roots, laws, temperatures, branching, depth, max_tail_mass)
     trees_per_root = validate.positive_int(trees_per_root, "trees_per_root")
-    entropy = int(validate.rng(seed).integers(0, 2**63))
+    first_root = validate.nonnegative_int(first_root, "first_root")
+    entropy = int(seed) if isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed >= 0 else int(
+        validate.rng(seed).integers(0, 2**63))
     kinds = [(r, law_index, law, float(t)) for r in range(trees_per_root) for law_index, law in enumerate(laws)
              for t in temperatures]
     supports, target, draft, drafts, children, root_of = [], [], [], [], [], []
     tree_roots, tree_law, tree_temperature = [], [], []
-    for root in range(roots):
+    for root in range(first_root, first_root + roots):
         grown = [_Nodes() for _ in kinds]
         level = [(i, (), (), -1, -1) for i in range(len(kinds))]  # (tree, path, key, parent, child slot)
         for d in range(depth):

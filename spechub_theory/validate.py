@@ -89,6 +89,13 @@ def positive_int(value, name: str) -> int:
     return int(value)
 
 
+def nonnegative_int(value, name: str) -> int:
+    """``value`` as an ``int`` >= 0 (any integer type, not ``bool``), or a ``ValueError`` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"{name}: must be a non-negative integer, got {value!r}")
+    return int(value)
+
+
 def draft_count(k) -> int:
     """Validate the number of drafts ``k`` (an integer >= 1)."""
     if isinstance(k, bool) or not isinstance(k, numbers.Integral):

@@ -138,7 +138,9 @@ def test_logged_trees_from_the_real_models(collected, tmp_path):
                         max_new_tokens=4, log=lambda *_: None)
     data = load_logged(out)
     source = LoggedTrees(data)
-    assert data.meta["tree"] == {"branching": 2, "depth": 2, "laws": ["iid", "hub"]}
+    assert data.meta["tree"] == {"branching": 2, "depth": 2, "laws": ["iid", "hub"], "trees_per_root": 1,
+                                 "common_random_numbers": True}
+    assert not (tmp_path / "trees.partial").exists()  # the finished batches are removed once the log is written
     assert len(data) == 2 * 2 * 3  # roots x laws x internal nodes of a 7-node binary tree
     drafts = np.asarray(data.arrays["tree_drafts"])
     for position in range(len(data)):
@@ -147,6 +149,29 @@ def test_logged_trees_from_the_real_models(collected, tmp_path):
         exact = tokens_per_step(Tree.full(2, 7), method, source)
         sim = simulate_tree(Tree.full(2, 7), method, source, n=2000, seed=0)
         assert abs(sim.estimate - exact) < 5 * sim.se + 1e-9
+
+
+def test_an_interrupted_tree_collection_resumes_to_the_same_log(collected, tmp_path):
+    from spechub_theory.llm.collect_trees import collect_trees
+
+    _, prompts = collected
+    options = dict(roots=3, laws=("wo", "top"), temperatures=(1.0,), depth=2, max_new_tokens=4, batch=1, trees_per_root=2)
+    whole = load_logged(collect_trees(prompts, tmp_path / "whole", log=lambda *_: None, **options))
+
+    def stop_after_one(line):
+        if "roots 1/3" in line:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        collect_trees(prompts, tmp_path / "resumed", log=stop_after_one, **options)
+    kept = sorted(p.name for p in (tmp_path / "resumed.partial").iterdir())
+    assert kept == ["contexts.npz", "roots_00000.npz", "settings.json"]
+    with pytest.raises(ValueError, match="trees_per_root: interrupted run 2, now 3"):
+        collect_trees(prompts, tmp_path / "resumed", log=lambda *_: None, **dict(options, trees_per_root=3))
+    resumed = load_logged(collect_trees(prompts, tmp_path / "resumed", log=lambda *_: None, **options))
+    for name, array in whole.arrays.items():
+        assert np.array_equal(np.asarray(array), np.asarray(resumed.arrays[name])), name
+    assert not (tmp_path / "resumed.partial").exists()
 
 
 def test_the_scorer_bench_times_both_ways_on_the_real_models():

@@ -40,17 +40,18 @@ def check_kinds(kinds, branching: int) -> list[str]:
 
 
 def grow_deterministic_trees(score, roots: int, kinds, temperatures, branching: int, depth: int, *,
-                             max_tail_mass: float, progress=None) -> dict:
+                             max_tail_mass: float, first_root: int = 0, progress=None) -> dict:
     """Grow one deterministic tree per (root, kind, temperature); the dataset arrays of
     :func:`spechub_theory.tree_log.grow_trees` (``tree_law`` indexes ``kinds``).
 
-    ``score(root, paths)`` gives both models' logits at temperature 1, shapes ``(len(paths), V)``.
+    ``score(root, paths)`` gives both models' logits at temperature 1, shapes ``(len(paths), V)``;
+    the roots are ``first_root`` to ``first_root + roots - 1``.
     """
     kinds = check_kinds(kinds, branching)
     supports, target, draft, drafts, children, root_of = [], [], [], [], [], []
     tree_roots, tree_law, tree_temperature = [], [], []
     total = roots * len(kinds) * len(temperatures)
-    for root in range(roots):
+    for root in range(first_root, first_root + roots):
         for kind_index, kind in enumerate(kinds):
             for temperature in temperatures:
                 tree_roots.append(len(supports))
@@ -69,8 +70,8 @@ def grow_deterministic_trees(score, roots: int, kinds, temperatures, branching: 
                         q = stored_law(support, d_kept.astype(np.float32), temperature, np.zeros(len(d_logits)))
                         tops = top_tokens(q, branching)
                         supports.append(support)
-                        target.append(np.asarray(t_logits)[support])
-                        draft.append(d_kept)
+                        target.append(np.asarray(t_logits)[support].astype(np.float32))  # as stored
+                        draft.append(d_kept.astype(np.float32))
                         drafts.append(tops)
                         children.append([-1] * branching)
                         root_of.append(root)
@@ -109,7 +110,8 @@ def merge_tree_entries(first: dict, second: dict, laws_in_first: int) -> dict:
 
 
 def grow_logged_trees(score, roots: int, laws, temperatures, branching: int, depth: int, *, seed,
-                      max_tail_mass: float, trees_per_root: int = 1, log=None) -> tuple[dict, list[str]]:
+                      max_tail_mass: float, trees_per_root: int = 1, first_root: int = 0,
+                      log=None) -> tuple[dict, list[str]]:
     """Sampled trees (:func:`spechub_theory.tree_log.grow_trees`) for the draft laws among ``laws`` and
     deterministic ones (:func:`grow_deterministic_trees`) for ``"top"`` and ``"eagle"``, as one log.
 
@@ -129,10 +131,10 @@ def grow_logged_trees(score, roots: int, laws, temperatures, branching: int, dep
     entries = {}
     if sampled:
         entries = grow_trees(score, roots, sampled, list(temperatures), branching, depth, seed=seed,
-                             max_tail_mass=max_tail_mass, trees_per_root=trees_per_root,
+                             max_tail_mass=max_tail_mass, trees_per_root=trees_per_root, first_root=first_root,
                              progress=report("sampled"))
     if kinds:
         entries = merge_tree_entries(entries, grow_deterministic_trees(
             score, roots, kinds, list(temperatures), branching, depth, max_tail_mass=max_tail_mass,
-            progress=report("deterministic")), len(sampled))
+            first_root=first_root, progress=report("deterministic")), len(sampled))
     return entries, [*sampled, *kinds]
