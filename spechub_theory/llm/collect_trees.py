@@ -83,7 +83,7 @@ def collect_trees(prompts_file, out, *, roots: int = 24, laws=("iid", "wo", "hub
                             "choose another --out")
     try:
         contexts, steps, entropy = _contexts(partial, target_model, tokenizer, [rows[r]["prompt"] for r in chosen],
-                                             max_new_tokens, seed)
+                                             max_new_tokens, seed, log)
         scorer: dict[int, Scorer] = {}  # the current root's (trees are grown root by root)
 
         def score(root, paths):
@@ -127,7 +127,7 @@ def collect_trees(prompts_file, out, *, roots: int = 24, laws=("iid", "wo", "hub
     return written
 
 
-def _contexts(partial: Path, model, tokenizer, prompts, max_new_tokens: int, seed: int):
+def _contexts(partial: Path, model, tokenizer, prompts, max_new_tokens: int, seed: int, log=print):
     """The root contexts, their generated steps and the trees' seed: sampled once and kept in
     ``partial/contexts.npz``, so a resumed run grows its trees at the very same contexts."""
     file = partial / "contexts.npz"
@@ -137,7 +137,12 @@ def _contexts(partial: Path, model, tokenizer, prompts, max_new_tokens: int, see
             return [saved[f"context_{i}"] for i in range(n)], saved["steps"].tolist(), int(saved["entropy"])
     rng = np.random.default_rng(seed)
     contexts, steps = [], []
-    for prompt, generated in sample(model, tokenizer, prompts, max_new_tokens, seed):
+    start = time.time()
+
+    def progress(done, total):
+        log(f"collect-trees: contexts {done}/{total} ({time.time() - start:.0f} s)")
+
+    for prompt, generated in sample(model, tokenizer, prompts, max_new_tokens, seed, progress=progress):
         step = int(rng.integers(0, max(1, len(generated))))
         contexts.append(np.concatenate([prompt, generated[:step]]).astype(np.int64))
         steps.append(step)

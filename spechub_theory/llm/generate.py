@@ -45,9 +45,10 @@ def chat_ids(tokenizer, prompt: str) -> list[int]:
 
 
 def sample(model, tokenizer, prompts: list[str], max_new_tokens: int, seed: int, batch: int = 8, *,
-           temperature: float = 1.0, top_p: float = 1.0, top_k: int | None = None):
+           temperature: float = 1.0, top_p: float = 1.0, top_k: int | None = None, progress=None):
     """``[(prompt_ids, generated_ids)]``: one continuation per prompt, sampled at ``temperature`` with
-    the ``top_p`` / ``top_k`` filters (1.0 and None: none), as transformers' ``generate`` applies them."""
+    the ``top_p`` / ``top_k`` filters (1.0 and None: none), as transformers' ``generate`` applies them.
+    ``progress(done, total)`` is called after every batch of prompts."""
     torch.manual_seed(seed)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     out = []
@@ -65,4 +66,6 @@ def sample(model, tokenizer, prompts: list[str], max_new_tokens: int, seed: int,
             if tokenizer.eos_token_id in row:
                 row = row[: row.index(tokenizer.eos_token_id) + 1]
             out.append((np.array(e), np.array(row)))
+        if progress is not None:
+            progress(len(out), len(prompts))
     return out
