@@ -92,6 +92,16 @@ def _numbers(results: dict) -> str:
             mean, se = real_trees.paired_gap(summary, "spechub", worse, t, 31)
             macros[f"RealGapHub{name}T{tag}"] = f"${mean:+.3f} \\pm {se:.3f}$"
     macros["RealTreeRoots"] = f"{real[(1.0, 31, 'rrs')]['roots']}"
+    macros["RealTreesPerRoot"] = f"{real[(1.0, 31, 'rrs')]['trees'] // real[(1.0, 31, 'rrs')]['roots']}"
+    record = json.loads((Path(str(real_trees.SUMMARY))).with_suffix(".json").read_text())
+    names = {"spechub - rrs": "HubRrs", "spechub - rrs_wo": "HubWo", "rrs_wo - rrs": "WoRrs"}
+    levers = {"independent": "Independent", "common": "Common", "averaged": "Averaged", "replicates": "Replicates",
+              "controls": "Controls"}
+    for r in record.get("standard_errors_by_lever", []):
+        tag = {0.6: "Six", 1.0: "One"}[r["temperature"]]
+        for lever, name in levers.items():
+            if r.get(lever) is not None:
+                macros[f"RealSe{name}{names[r['gap']]}T{tag}"] = f"{r[lever]:.3f}"
     speed = [r for r in results["fig9_speedup"][0] if r["fastest"]]
     for r in speed:
         if r["profile"] == "gpu-like":
