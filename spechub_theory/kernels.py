@@ -11,7 +11,8 @@ return their values; ``row_sums_checked`` returns a problem code.
 
 The tests check every kernel through its public wrapper against an independent computation
 (enumeration of the draft law and the verifier's chain, brute force over subsets, the dense LP);
-``kseq_rho`` and ``wo_prefix_containment`` are also checked directly against NumPy references.
+``kseq_rho``, ``wo_prefix_containment``, ``ratio_keys``, ``iid_prefix_minimum`` and
+``row_sums_checked`` are also checked directly against NumPy references.
 """
 
 from __future__ import annotations

@@ -126,3 +126,31 @@ def test_tokens_without_mass_change_nothing(method):
     for k in (2, 3):
         np.testing.assert_allclose(acceptance_by_position(wide_p, wide_q, method, k),
                                    acceptance_by_position(p, q, method, k), atol=1e-14)
+
+
+def test_the_small_kernels_against_numpy_references():
+    # NumPy one-liners written from each kernel's docstring, on rows with zeros, ties and bad entries.
+    from spechub_theory import kernels
+
+    rng = np.random.default_rng(21)
+    for _ in range(50):
+        v = int(rng.integers(1, 12))
+        p = rng.dirichlet(np.ones(v)) * (rng.random(v) < 0.8)
+        q = rng.dirichlet(np.ones(v)) * (rng.random(v) < 0.7)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            keys = np.where(q > 0, p / np.where(q > 0, q, 1.0), np.inf)
+        assert np.array_equal(kernels.ratio_keys(p, q), keys)
+        order = np.argsort(keys, kind="stable")
+        k = int(rng.integers(1, 4))
+        values = np.cumsum(p[order]) - np.cumsum(q[order]) ** k  # p(H_m) - q(H_m)^k, m = 1..V
+        best, m = kernels.iid_prefix_minimum(p, q, order, k)
+        expected = min(0.0, values.min())  # the empty prefix gives 0
+        assert best == pytest.approx(expected, abs=1e-15)
+        assert (m == 0 and expected == 0.0) or values[m - 1] == pytest.approx(expected, abs=1e-15)
+        x = rng.random((3, v))
+        sums = np.empty(3)
+        assert kernels.row_sums_checked(x, sums) == 0 and np.allclose(sums, x.sum(axis=1), rtol=1e-14)
+        for bad, code in ((np.nan, 1), (np.inf, 1), (-1e-3, 2)):
+            y = x.copy()
+            y[1, int(rng.integers(v))] = bad
+            assert kernels.row_sums_checked(y, np.empty(3)) == code
