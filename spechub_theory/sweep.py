@@ -47,7 +47,7 @@ import numpy as np
 from . import validate
 from .acceptance import acceptance_rate
 from .drafts import DRAFT_LAWS
-from .logged import check_temperature, default_path, load_logged, stored_law
+from .logged import LoggedData, check_temperature, default_path, load_logged, stored_law
 from .optimal import optimal_acceptance_rate
 from .synthetic import process
 from .outputs import atomic_path, check_replaceable, protect, resume_folder
@@ -107,8 +107,10 @@ def chunk_values(data, lo: int, hi: int, cells, top_p=None, optimum: bool = True
     where = default_path() if data is None else Path(data)
     acceptance = np.empty((len(cells), hi - lo))
     best = np.empty((len(cells), hi - lo)) if optimum else None
-    try:
-        at = {t: load_logged(where, temperature=t) for t in {c[2] for c in cells}}
+    try:  # opened (and its shapes checked, a scan of its token ids) once, read at each temperature
+        opened = load_logged(where)
+        at = {t: LoggedData(opened.path, opened.meta, opened.arrays, check_temperature(opened.meta, t))
+              for t in {c[2] for c in cells}}
     except ValueError as err:
         raise ValueError(f"data: {_worker_name()} cannot open {where}: {err}") from None
     rows = {}
@@ -121,10 +123,17 @@ def chunk_values(data, lo: int, hi: int, cells, top_p=None, optimum: bool = True
         return rows[t, dense]
 
     for i, (method, k, t) in enumerate(cells):
-        p, q = read(t, method not in BUILT_IN)
-        acceptance[i] = acceptance_rate(p, q, method, k)
-        if optimum:
-            best[i] = optimal_acceptance_rate(p, q, VERIFIERS[method].law, k)
+        dense = method not in BUILT_IN
+        p, q = read(t, dense)
+        try:
+            acceptance[i] = acceptance_rate(p, q, method, k)
+            if optimum:
+                best[i] = optimal_acceptance_rate(p, q, VERIFIERS[method].law, k)
+        except ValueError as err:  # a cost guard: say what "V" is on compact rows
+            if dense:
+                raise
+            raise ValueError(f"{err} [on compact rows: the {p.shape[-1]} columns are the stored tokens of positions "
+                             f"{lo}..{hi - 1}, of a vocabulary of {at[t].vocab_size:,}]") from None
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"lo": lo, "hi": hi, "acceptance": acceptance, "optimum": best, "peak_rss_mb": peak}
 
@@ -532,10 +541,9 @@ def cell_costs(data, grid, temperature: float = 1.0, *, lo: int = 0, positions: 
     on ``positions`` positions of ``data`` in this process after one warm-up call: the input of
     :func:`wall_time_estimate`.
 
-    Returns ``{"densify": seconds per position of reading and densifying both laws, "cells": [...]}``;
-    each cell's ``seconds_per_position`` is its own work, the densification (measured alone, on the
-    cheapest cell) subtracted, since a sweep densifies a chunk once per temperature for all its
-    cells. A cell the library refuses at this vocabulary (a cost guard, e.g. ``rrs_wo`` at large
+    Returns ``{"read": seconds per position of reading both laws (:func:`stored_rows`), "cells": [...]}``;
+    each cell's ``seconds_per_position`` is its own work, the reading (measured alone, on the
+    cheapest cell) subtracted, since a sweep reads a chunk once per temperature for all its cells. A cell the library refuses at this vocabulary (a cost guard, e.g. ``rrs_wo`` at large
     ``k``) has ``seconds_per_position = None`` and the reason."""
     hi = lo + positions
 
@@ -545,26 +553,26 @@ def cell_costs(data, grid, temperature: float = 1.0, *, lo: int = 0, positions: 
         chunk_values(data, lo, hi, cells, None, with_optimum)
         return (time.perf_counter() - tic) / positions
 
-    densify = timed([("single", 1, float(temperature))], False)
+    read = timed([("single", 1, float(temperature))], False)
     out = []
     for cell in _cells(list(grid), grid, [temperature]):
         row = {"method": cell[0], "k": cell[1], "temperature": cell[2]}
         try:
-            row.update(seconds_per_position=max(timed([cell], optimum) - densify, 0.0), refused=None)
+            row.update(seconds_per_position=max(timed([cell], optimum) - read, 0.0), refused=None)
         except ValueError as err:
             row.update(seconds_per_position=None, refused=str(err).split(" exceeds max_cost")[0])
         out.append(row)
-    return {"densify": densify, "cells": out}
+    return {"read": read, "cells": out}
 
 
 def wall_time_estimate(costs: dict, positions: int, temperatures: int, workers: int) -> dict:
     """The wall time of the grid of ``costs`` (:func:`cell_costs`, at one temperature) over ``positions``
-    positions and ``temperatures`` temperatures on ``workers`` workers: ``(densify + sum_cells cost)
+    positions and ``temperatures`` temperatures on ``workers`` workers: ``(read + sum_cells cost)
     * positions * temperatures / workers``, assuming the chunks divide evenly (they are independent)
     and each worker runs as fast as the process that measured the costs. Refused cells are left out
     and listed."""
     timed = [c for c in costs["cells"] if c["seconds_per_position"] is not None]
-    per_position = costs["densify"] + sum(c["seconds_per_position"] for c in timed)
+    per_position = costs["read"] + sum(c["seconds_per_position"] for c in timed)
     seconds = per_position * positions * temperatures / workers
     return {"seconds": seconds, "hours": seconds / 3600, "cells": len(timed) * temperatures,
             "seconds_per_position_and_temperature": per_position,
