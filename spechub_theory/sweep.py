@@ -10,8 +10,10 @@ position, instead of dense over the vocabulary. A token of zero mass under both 
 any built-in method's acceptance or optimum, and the ties the methods break by token index (the
 hub, the top tokens of ``q``) keep their order, so every value is the dense rows' to rounding; the
 work per position is then ``O(stored tokens)`` instead of ``O(V)`` (at ``V = 32,000`` with 64
-stored, about 50x less per position). A method registered by the user gets the dense rows. The chunks run on Dask (``dask[distributed]``): the local scheduler
-(``scheduler=None``: processes, or ``"threads"``) or a cluster (``scheduler="tcp://host:port"``).
+stored, 60-100x less per position). A method registered by the user gets the dense rows.
+
+The chunks run on Dask (``dask[distributed]``): the local scheduler (``scheduler=None``:
+processes, or ``"threads"``) or a cluster (``scheduler="tcp://host:port"``).
 
 For a cell ``c`` over ``n`` positions with exact per-position acceptance ``a_i``
 
@@ -288,9 +290,12 @@ def sweep(data=None, methods=("rrs", "spechub"), k=2, temperatures=1.0, *, top_p
         One row per position and cell (columns ``position``, ``acceptance`` and ``optimum``)
         instead of one row per cell.
     chunk : int
-        Positions per task. A task's memory is about ``5 * chunk * V * 8`` bytes per temperature
-        above the worker's baseline, whatever the dataset's size (measured: 613 MB at ``chunk = 512``,
-        ``V = 32,000`` over a 1,000,000-position dataset, on a 138 MB baseline).
+        Positions per task. A task's rows take ``chunk * W * 8`` bytes per law and temperature
+        (``W`` the most tokens a position of the chunk stores, :func:`stored_rows`); a worker's
+        resident memory also holds the pages of the dataset's token ids, which the loader's shape
+        check reads at every opening (measured: 361 MB per worker at ``chunk = 1024`` over a
+        1,000,000-position dataset of 64 tokens per position, on a 138 MB baseline, about 130 MB
+        of it those pages).
     checkpoint : path, optional
         A folder for finished chunks (see the module docstring): a rerun resumes from it.
     progress : bool
