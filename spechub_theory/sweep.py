@@ -1,10 +1,19 @@
 r"""Sweeps of the (method, k, temperature) grid over a logged dataset, on Dask.
 
 The work is embarrassingly parallel over positions: each *chunk* of consecutive positions is one
-task that opens the memory-mapped dataset itself (nothing large is sent to it), densifies its rows
-once per temperature, and computes every cell of the grid on them, returning per-cell sums (or the
-per-position values). The chunks run on Dask (``dask[distributed]``): the local scheduler
-(``scheduler=None``: processes, or ``"threads"``) or a cluster (``scheduler="tcp://host:port"``).
+task that opens the memory-mapped dataset itself (nothing large is sent to it), reads its rows once
+per temperature, and computes every cell of the grid on them, returning the per-position values.
+
+A chunk's rows are *compact* (:func:`stored_rows`): each position on its stored tokens only (the
+union of both models' supports) in increasing token order, padded with zeros to the chunk's widest
+position, instead of dense over the vocabulary. A token of zero mass under both laws adds nothing to
+any built-in method's acceptance or optimum, and the ties the methods break by token index (the
+hub, the top tokens of ``q``) keep their order, so every value is the dense rows' to rounding; the
+work per position is then ``O(stored tokens)`` instead of ``O(V)`` (at ``V = 32,000`` with 64
+stored, 60-100x less per position). A method registered by the user gets the dense rows.
+
+The chunks run on Dask (``dask[distributed]``): the local scheduler (``scheduler=None``:
+processes, or ``"threads"``) or a cluster (``scheduler="tcp://host:port"``).
 
 For a cell ``c`` over ``n`` positions with exact per-position acceptance ``a_i``
 
@@ -40,14 +49,15 @@ import numpy as np
 from . import validate
 from .acceptance import acceptance_rate
 from .drafts import DRAFT_LAWS
-from .logged import check_temperature, default_path, load_logged
+from .logged import LoggedData, check_temperature, default_path, load_logged, stored_law
 from .optimal import optimal_acceptance_rate
 from .synthetic import process
 from .outputs import atomic_path, check_replaceable, protect, resume_folder
-from .verifiers import VERIFIERS
+from .verifiers import BUILT_IN, VERIFIERS
 
-#: Positions per task unless asked otherwise.
-CHUNK = 256
+#: Positions per task unless asked otherwise (on compact rows a task's cost is mostly per position
+#: from about 1,000 on: 0.22 ms per position at 1,024 against 0.28 ms at 256 on the benchmark's grid).
+CHUNK = 1024
 #: Seconds to wait for a scheduler before giving up.
 CONNECT_TIMEOUT = 10
 #: The columns of a sweep's table (``optimum`` and ``optimum_se`` only with ``optimum=True``).
@@ -99,21 +109,72 @@ def chunk_values(data, lo: int, hi: int, cells, top_p=None, optimum: bool = True
     where = default_path() if data is None else Path(data)
     acceptance = np.empty((len(cells), hi - lo))
     best = np.empty((len(cells), hi - lo)) if optimum else None
-    try:
-        at = {t: load_logged(where, temperature=t) for t in {c[2] for c in cells}}
+    try:  # opened (and its shapes checked, a scan of its token ids) once, read at each temperature
+        opened = load_logged(where)
+        at = {t: LoggedData(opened.path, opened.meta, opened.arrays, check_temperature(opened.meta, t))
+              for t in {c[2] for c in cells}}
     except ValueError as err:
         raise ValueError(f"data: {_worker_name()} cannot open {where}: {err}") from None
     rows = {}
-    for t, logged in at.items():
-        p, q = logged.p[lo:hi], logged.q[lo:hi]
-        rows[t] = (p, q) if top_p is None else (_top_p(p, top_p), _top_p(q, top_p))
+
+    def read(t, dense):
+        if (t, dense) not in rows:
+            logged = at[t]
+            p, q = (logged.p[lo:hi], logged.q[lo:hi]) if dense else stored_rows(logged, lo, hi)
+            rows[t, dense] = (p, q) if top_p is None else (_top_p(p, top_p), _top_p(q, top_p))
+        return rows[t, dense]
+
     for i, (method, k, t) in enumerate(cells):
-        p, q = rows[t]
-        acceptance[i] = acceptance_rate(p, q, method, k)
-        if optimum:
-            best[i] = optimal_acceptance_rate(p, q, VERIFIERS[method].law, k)
+        dense = method not in BUILT_IN
+        p, q = read(t, dense)
+        try:
+            acceptance[i] = acceptance_rate(p, q, method, k)
+            if optimum:
+                best[i] = optimal_acceptance_rate(p, q, VERIFIERS[method].law, k)
+        except ValueError as err:  # a cost guard: say what "V" is on compact rows
+            if dense:
+                raise
+            raise ValueError(f"{err} [on compact rows: the {p.shape[-1]} columns are the stored tokens of positions "
+                             f"{lo}..{hi - 1}, of a vocabulary of {at[t].vocab_size:,}]") from None
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"lo": lo, "hi": hi, "acceptance": acceptance, "optimum": best, "peak_rss_mb": peak}
+
+
+def stored_rows(data, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(p, q)`` of positions ``lo:hi`` of a loaded dataset on their stored tokens only, shape ``(hi - lo, W)``.
+
+    Row ``i`` holds position ``lo + i``'s laws on its stored tokens in increasing token order, then
+    zeros up to ``W``, the most tokens a position of the chunk stores. Each law is computed from the
+    stored logits by the loader's own rule (:func:`spechub_theory.logged.stored_law`, in the stored
+    order), so every number equals its entry of the dense row ``data.p[lo + i]`` bit for bit: the
+    compact row is the dense row without columns that are zero in both ``p`` and ``q``.
+
+    Why the built-in methods' values are unchanged (to rounding: sums over fewer terms): every closed
+    form and optimum sums terms that vanish where ``p = q = 0`` (``min(p, q)``, ``(p - c q)_+``,
+    ``p (1 - (1 - q)^k)``, prefix sums in ``p/q`` order), a draft law draws only tokens of positive
+    ``q`` (a row with fewer than ``k`` of them is drafted in full,
+    :meth:`spechub_theory.drafts.DraftLaw.drafted`), and ties in ``argmax q`` and the ranking of
+    ``q`` go to the lowest index, which the increasing column order keeps. The ``rrs_wo`` cost guard
+    counts the tokens of positive mass, not the columns, so it refuses the same cells.
+    """
+    a = data.arrays
+    offsets = np.asarray(a["offsets"][lo:hi + 1], dtype=np.int64)
+    start, stop = int(offsets[0]), int(offsets[-1])
+    sizes = np.diff(offsets)
+    width = int(sizes.max()) if sizes.size else 0
+    tokens = np.asarray(a["tokens"][start:stop])
+    first = offsets[:-1] - start  # each position's first entry in the chunk
+    row = np.repeat(np.arange(hi - lo), sizes)
+    column = np.empty(stop - start, dtype=np.int64)  # each entry's rank among its position's tokens
+    column[np.lexsort((tokens, row))] = np.arange(stop - start) - first[row]
+    laws = []
+    for logits in (a["target_logits"], a["draft_logits"]):
+        out = np.zeros((hi - lo, width))
+        for i in range(hi - lo):
+            s, e = int(first[i]), int(first[i] + sizes[i])
+            stored_law(column[s:e], logits[start + s:start + e], data.temperature, out[i])
+        laws.append(out)
+    return laws[0], laws[1]
 
 
 def _worker_name() -> str:
@@ -229,9 +290,12 @@ def sweep(data=None, methods=("rrs", "spechub"), k=2, temperatures=1.0, *, top_p
         One row per position and cell (columns ``position``, ``acceptance`` and ``optimum``)
         instead of one row per cell.
     chunk : int
-        Positions per task. A task's memory is about ``5 * chunk * V * 8`` bytes per temperature
-        above the worker's baseline, whatever the dataset's size (measured: 613 MB at ``chunk = 512``,
-        ``V = 32,000`` over a 1,000,000-position dataset, on a 138 MB baseline).
+        Positions per task. A task's rows take ``chunk * W * 8`` bytes per law and temperature
+        (``W`` the most tokens a position of the chunk stores, :func:`stored_rows`); a worker's
+        resident memory also holds the pages of the dataset's token ids, which the loader's shape
+        check reads at every opening (measured: 361 MB per worker at ``chunk = 1024`` over a
+        1,000,000-position dataset of 64 tokens per position, on a 138 MB baseline, about 130 MB
+        of it those pages).
     checkpoint : path, optional
         A folder for finished chunks (see the module docstring): a rerun resumes from it.
     progress : bool
@@ -425,15 +489,15 @@ def synthetic_dataset(path, positions: int, vocab: int, *, top_k: int = 64, chun
 BENCH_GRID = {"single": [1], "rrs": [1, 2, 3], "spechub": [2], "kseq": [1, 2, 3]}
 
 
-def benchmark(data=None, grid=None, temperatures=(0.6, 1.0), *, positions: int = 2048, vocab: int = 32_000,
-              chunk: int = 256, workers: int = 2, log=None) -> list[dict]:
+def benchmark(data=None, grid=None, temperatures=(0.6, 1.0), *, positions: int = 262_144, vocab: int = 32_000,
+              chunk: int = CHUNK, workers: int = 2, log=None) -> list[dict]:
     """Throughput of :func:`sweep` (positions x cells per second) on the local process scheduler and
     on a ``LocalCluster`` of ``workers`` processes, against the serial loop over the same chunks in
     this process, timed in the same run.
 
     ``data`` None makes a :func:`synthetic_dataset` of ``positions`` positions at ``vocab`` in a
-    temporary folder (the default: 2,048 positions at V = 32,000, about a minute of serial work on
-    one core). ``grid`` maps methods to draft counts (:data:`BENCH_GRID`). The serial loop runs in
+    temporary folder (the default: 262,144 positions at V = 32,000, 64 tokens stored per position,
+    about a minute of serial work on one core). ``grid`` maps methods to draft counts (:data:`BENCH_GRID`). The serial loop runs in
     a process whose kernels are already compiled; the local scheduler's time includes starting its
     worker processes (what a user pays on every call); the cluster is started and its workers
     warmed (one chunk each) before it is timed, as a long-lived cluster would be.
@@ -482,10 +546,9 @@ def cell_costs(data, grid, temperature: float = 1.0, *, lo: int = 0, positions: 
     on ``positions`` positions of ``data`` in this process after one warm-up call: the input of
     :func:`wall_time_estimate`.
 
-    Returns ``{"densify": seconds per position of reading and densifying both laws, "cells": [...]}``;
-    each cell's ``seconds_per_position`` is its own work, the densification (measured alone, on the
-    cheapest cell) subtracted, since a sweep densifies a chunk once per temperature for all its
-    cells. A cell the library refuses at this vocabulary (a cost guard, e.g. ``rrs_wo`` at large
+    Returns ``{"read": seconds per position of reading both laws (:func:`stored_rows`), "cells": [...]}``;
+    each cell's ``seconds_per_position`` is its own work, the reading (measured alone, on the
+    cheapest cell) subtracted, since a sweep reads a chunk once per temperature for all its cells. A cell the library refuses at this vocabulary (a cost guard, e.g. ``rrs_wo`` at large
     ``k``) has ``seconds_per_position = None`` and the reason."""
     hi = lo + positions
 
@@ -495,26 +558,26 @@ def cell_costs(data, grid, temperature: float = 1.0, *, lo: int = 0, positions: 
         chunk_values(data, lo, hi, cells, None, with_optimum)
         return (time.perf_counter() - tic) / positions
 
-    densify = timed([("single", 1, float(temperature))], False)
+    read = timed([("single", 1, float(temperature))], False)
     out = []
     for cell in _cells(list(grid), grid, [temperature]):
         row = {"method": cell[0], "k": cell[1], "temperature": cell[2]}
         try:
-            row.update(seconds_per_position=max(timed([cell], optimum) - densify, 0.0), refused=None)
+            row.update(seconds_per_position=max(timed([cell], optimum) - read, 0.0), refused=None)
         except ValueError as err:
             row.update(seconds_per_position=None, refused=str(err).split(" exceeds max_cost")[0])
         out.append(row)
-    return {"densify": densify, "cells": out}
+    return {"read": read, "cells": out}
 
 
 def wall_time_estimate(costs: dict, positions: int, temperatures: int, workers: int) -> dict:
     """The wall time of the grid of ``costs`` (:func:`cell_costs`, at one temperature) over ``positions``
-    positions and ``temperatures`` temperatures on ``workers`` workers: ``(densify + sum_cells cost)
+    positions and ``temperatures`` temperatures on ``workers`` workers: ``(read + sum_cells cost)
     * positions * temperatures / workers``, assuming the chunks divide evenly (they are independent)
     and each worker runs as fast as the process that measured the costs. Refused cells are left out
     and listed."""
     timed = [c for c in costs["cells"] if c["seconds_per_position"] is not None]
-    per_position = costs["densify"] + sum(c["seconds_per_position"] for c in timed)
+    per_position = costs["read"] + sum(c["seconds_per_position"] for c in timed)
     seconds = per_position * positions * temperatures / workers
     return {"seconds": seconds, "hours": seconds / 3600, "cells": len(timed) * temperatures,
             "seconds_per_position_and_temperature": per_position,
