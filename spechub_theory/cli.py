@@ -273,7 +273,7 @@ def _parser() -> argparse.ArgumentParser:
                     help="nucleus truncation of both laws (default: none)")
     sw.add_argument("--no-optimum", action="store_true", help="skip the optimum of each method's draft law")
     sw.add_argument("--per-position", action="store_true", help="one row per position and cell")
-    sw.add_argument("--chunk", type=POSITIVE, default=256, help="positions per task")
+    sw.add_argument("--chunk", type=POSITIVE, default=1024, help="positions per task (sweep.CHUNK)")
     sw.add_argument("--scheduler", help="a Dask scheduler address tcp://host:port, or processes, threads or sync "
                                         "(default: the local process scheduler)")
     sw.add_argument("--out", type=Path, required=True, help="Parquet file to write (finished chunks are kept in OUT.partial/)")

@@ -272,3 +272,11 @@ def test_every_method_and_optimum_on_ragged_tied_rows_equal_the_serial_library(r
     swap = np.arange(40)
     swap[[3, 9]] = [9, 3]
     assert abs(acceptance_rate(p0[swap], q0[swap], "spechub", 2) - acceptance_rate(p0, q0, "spechub", 2)) > 0.1
+
+
+def test_the_command_line_chunk_default_is_the_library_one():
+    from spechub_theory import cli
+    from spechub_theory.sweep import CHUNK
+
+    args = cli._parser().parse_args(["sweep", "--out", "x.parquet", "--methods", "rrs", "--k", "2"])
+    assert args.chunk == CHUNK
