@@ -3,12 +3,13 @@
 Two tree logs grown by the real models along text the target generates (not shipped; their
 metadata and commands are in ``data/real_tree_verifiers.json``):
 
-* binary trees of depth 4 (``spechub-theory collect-trees --laws wo top eagle``): every tree drafted
+* binary trees of depth 4 (``spechub-theory collect-trees --laws iid wo hub top eagle``, the log
+  :mod:`.real_trees` reduces too): every tree drafted
   without replacement is verified both by RRS without replacement and by Traversal Verification,
   every deterministic top-2 tree by the target alone (``topk``), and every EAGLE-2 expansion tree
   reranked to each budget of drafted tokens (EAGLE-2's dynamic tree, Li et al., 2024, arXiv
   2406.16858) by the target alone;
-* chains of 5 drafts (``--laws iid --branching 1 --depth 5``): every chain verified both by
+* chains of 5 drafts (``--laws iid --branching 1 --depth 5``, two per root and temperature): every chain verified both by
   single-draft verification and by Block Verification.
 
 ``python -m spechub_theory.reproduce.real_tree_verifiers TREES CHAINS`` reduces them to

@@ -1,8 +1,10 @@
 """Tokens per step on real draft trees: each logged tree's exact value, shipped as a small summary.
 
 The trees were grown by the real models along text the target generates
-(``spechub-theory collect-trees --out DIR --roots 200``: 200 roots, a 31-node binary tree per
-root, draft law and temperature; 20 minutes on two CPU cores, 520 MB, not shipped).
+(``spechub-theory collect-trees --out DIR --roots 480 --trees-per-root 2 --laws iid wo hub top
+eagle``: 480 roots, two 31-node binary trees per root, draft law and temperature, drawn from common
+random numbers; 49 minutes on two CPU cores after 12 minutes of sampling the contexts, 3.0 GB,
+not shipped).
 ``python -m spechub_theory.reproduce.real_trees DIR`` reduces such a log to
 ``data/real_trees.csv``: for every tree, method and binary-tree size (3, 7, 15, 31 nodes, the
 smaller ones being the trees' top levels), the tree's tokens per step, exact given its drafts above
@@ -10,8 +12,10 @@ the last level and averaged exactly over the last level's drafts
 (:meth:`spechub_theory.LoggedTrees.per_tree`, ``average_last_level=True``). ``data/real_trees.json`` keeps the log's metadata
 (models, hashes, versions, the command) and the reducing command.
 
-Figure 1 plots their means with standard errors beside the i.i.d.-node model; the report compares
-methods paired by root, which removes the spread between contexts.
+Figure 1 plots their means over roots with standard errors beside the i.i.d.-node model; the
+report and the claims compare methods paired by root and replicate (:func:`paired_gap`), which
+removes the spread between contexts, with the control variates (:func:`adjusted`) removing much of
+the rest; :func:`levers` reports what each variance-reduction lever bought.
 """
 
 from __future__ import annotations
