@@ -224,11 +224,12 @@ def test_collect_trees_logs_top_k_and_eagle_trees_beside_the_sampled_ones(models
     from spechub_theory.llm import collect_trees as ct
 
     target, draft = models
-    description = {"target": "tiny", "draft": "tiny", "vocab_size": V, "hashes": {}}
+    description = {"target": "tiny", "draft": "tiny", "vocab_size": V, "hashes": {},
+                   "models": {"target": "tiny", "draft": "tiny"}}
     monkeypatch.setattr(ct, "load_pair", lambda *a: (target, draft, None, "cpu", description))
     # no generated tokens: every root's context is CONTEXT itself
-    monkeypatch.setattr(ct, "sample", lambda model, tok, prompts, n, seed: [(np.array(CONTEXT), np.zeros(0, np.int64))
-                                                                          for _ in prompts])
+    monkeypatch.setattr(ct, "sample", lambda model, tok, prompts, n, seed, **kw: [(np.array(CONTEXT), np.zeros(0, np.int64))
+                                                                                for _ in prompts])
     prompts = tmp_path / "prompts.jsonl"
     prompts.write_text("\n".join(json.dumps({"prompt": f"p{i}"}) for i in range(2)) + "\n")
     out = ct.collect_trees(prompts, tmp_path / "trees", roots=2, laws=("iid", "top", "eagle"), temperatures=(1.0,),

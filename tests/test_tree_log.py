@@ -177,8 +177,8 @@ def test_a_corrupt_real_trees_summary_is_named(tmp_path):
     bad.write_text("temperature,method,nodes,root,tree,tokens_per_step,controls\n0.6,rrs,3,0,0,2.5,\n")  # 3 nodes emit at most 2
     with pytest.raises(ValueError, match="outside"):
         real_trees.load(bad)
-    shipped = real_trees.load()  # the shipped summary: 200 real trees per temperature, method and size
-    assert len(shipped) == 2 * 3 * 4 * 200
+    shipped = real_trees.load()  # the shipped summary: 480 contexts x 2 trees per temperature, method and size
+    assert len(shipped) == 2 * 3 * 4 * 480 * 2
 
 
 # --- deterministic trees: full top-k trees and EAGLE-2 expansion trees (spechub_theory.tree.grow) ---
