@@ -35,17 +35,7 @@ def random_tree(tree: Tree, method: str, seed: int) -> DraftedTree:
 def enumerated_average(drafted: DraftedTree, method: str) -> float:
     tree = drafted.tree
     last = [v for v, kids in enumerate(tree.children) if kids and all(not tree.children[c] for c in kids)]
-    options = [list(zip(*sibling_law(method, len(tree.children[v])).enumerate(drafted.q[v], len(tree.children[v]))))
-               for v in last]
-    total = 0.0
-    for combo in itertools.product(*options):
-        tokens = drafted.tokens.copy()
-        weight = 1.0
-        for v, (tuple_, prob) in zip(last, combo):
-            tokens[list(tree.children[v])] = tuple_
-            weight *= prob
-        total += weight * expected_tokens(DraftedTree(tree, tokens, drafted.p, drafted.q), method)
-    return total
+    return enumerated_mean(drafted, method, lambda d: expected_tokens(d, method), last)
 
 
 @pytest.mark.parametrize("method,shape", [(m, s) for m in ("rrs", "rrs_wo", "spechub", "kseq", "nss", "greedy", "single")
@@ -87,18 +77,20 @@ def test_traversal_refuses_averaging(method):
         expected_tokens(drafted, method, average_last_level=True)
 
 
-def enumerated_mean(drafted: DraftedTree, method: str, statistic) -> np.ndarray:
-    """The mean of ``statistic(tree)`` over every draft of every internal node (each node's sibling
-    tuples from its law's enumeration, independent across nodes as the laws are fixed per node)."""
+def enumerated_mean(drafted: DraftedTree, method: str, statistic, nodes=None) -> np.ndarray:
+    """The mean of ``statistic(tree)`` over every draft of ``nodes`` (default: every internal node), each
+    node's sibling tuples from its law's enumeration, independent across nodes as the laws are fixed
+    per node; the other nodes keep ``drafted``'s tokens."""
     tree = drafted.tree
-    internal = [v for v, kids in enumerate(tree.children) if kids]
+    if nodes is None:
+        nodes = [v for v, kids in enumerate(tree.children) if kids]
     options = [list(zip(*sibling_law(method, len(tree.children[v])).enumerate(drafted.q[v], len(tree.children[v]))))
-               for v in internal]
+               for v in nodes]
     total = 0.0
     for combo in itertools.product(*options):
         tokens = drafted.tokens.copy()
         weight = 1.0
-        for v, (tuple_, prob) in zip(internal, combo):
+        for v, (tuple_, prob) in zip(nodes, combo):
             tokens[list(tree.children[v])] = tuple_
             weight *= prob
         total = total + weight * np.asarray(statistic(DraftedTree(tree, tokens, drafted.p, drafted.q)))
