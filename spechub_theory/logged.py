@@ -157,7 +157,23 @@ def check_temperature(meta: dict, temperature) -> float:
     return temperature
 
 
-def load_logged(path=None, temperature: float | None = None) -> LoggedData:
+#: Fingerprints of the datasets whose shapes this process has checked (``reuse_checks``), at most
+#: :data:`_MAX_CHECKED` of them.
+_CHECKED: set = set()
+_MAX_CHECKED = 64
+
+
+def _fingerprint(path: Path, names) -> tuple:
+    """``(resolved path, (file, inode, size, mtime_ns) for meta.json and every array)``: what changes
+    when any file of the dataset is replaced or rewritten."""
+    stats = []
+    for name in ("meta.json", *(f"{n}.npy" for n in names)):
+        s = (path / name).stat()
+        stats.append((name, s.st_ino, s.st_size, s.st_mtime_ns))
+    return str(path.resolve()), tuple(stats)
+
+
+def load_logged(path=None, temperature: float | None = None, *, reuse_checks: bool = False) -> LoggedData:
     """Open a logged dataset (the shipped default when ``path`` is None) at ``temperature``.
 
     ``temperature=None`` reads it at its collection temperature (``meta["temperature"]``, 1 for the
@@ -165,6 +181,13 @@ def load_logged(path=None, temperature: float | None = None) -> LoggedData:
     temperature for data collected with a top-p or top-k filter (:func:`check_temperature` says why).
     Raises ``ValueError`` naming the file for a missing or corrupt file, another format version or
     inconsistent shapes.
+
+    The shape checks read every offset and token id (at a million positions, hundreds of MB).
+    ``reuse_checks=True`` skips them when this process has already checked the same files, unchanged
+    since (same inode, size and modification time of every file): for a task that opens the
+    dataset for each chunk it reads (:func:`spechub_theory.sweep.chunk_values`), which would otherwise
+    scan the whole dataset once per chunk. A file rewritten in place within the file system's clock
+    tick, to the same size, would go unnoticed; the default checks on every open.
     """
     path = default_path() if path is None else Path(path)
     meta_file = path / "meta.json"
@@ -186,7 +209,13 @@ def load_logged(path=None, temperature: float | None = None) -> LoggedData:
             arrays[name] = np.load(file, mmap_mode="r")
         except (OSError, ValueError) as err:
             raise ValueError(f"path: {file} is missing or corrupt ({err})") from None
-    _check_shapes(path, meta, arrays)
+    fingerprint = _fingerprint(path, arrays) if reuse_checks else None
+    if fingerprint is None or fingerprint not in _CHECKED:
+        _check_shapes(path, meta, arrays)
+        if fingerprint is not None:
+            if len(_CHECKED) >= _MAX_CHECKED:
+                _CHECKED.clear()
+            _CHECKED.add(fingerprint)
     return LoggedData(path, meta, arrays, float(temperature))
 
 

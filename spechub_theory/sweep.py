@@ -109,8 +109,8 @@ def chunk_values(data, lo: int, hi: int, cells, top_p=None, optimum: bool = True
     where = default_path() if data is None else Path(data)
     acceptance = np.empty((len(cells), hi - lo))
     best = np.empty((len(cells), hi - lo)) if optimum else None
-    try:  # opened (and its shapes checked, a scan of its token ids) once, read at each temperature
-        opened = load_logged(where)
+    try:  # opened once, read at each temperature; its shapes (a scan of every token id) checked once per process
+        opened = load_logged(where, reuse_checks=True)
         at = {t: LoggedData(opened.path, opened.meta, opened.arrays, check_temperature(opened.meta, t))
               for t in {c[2] for c in cells}}
     except ValueError as err:
@@ -124,13 +124,18 @@ def chunk_values(data, lo: int, hi: int, cells, top_p=None, optimum: bool = True
             rows[t, dense] = (p, q) if top_p is None else (_top_p(p, top_p), _top_p(q, top_p))
         return rows[t, dense]
 
+    optima = {}  # methods of one draft law share its optimum: computed once per (law, k, temperature)
     for i, (method, k, t) in enumerate(cells):
         dense = method not in BUILT_IN
         p, q = read(t, dense)
         try:
             acceptance[i] = acceptance_rate(p, q, method, k)
             if optimum:
-                best[i] = optimal_acceptance_rate(p, q, VERIFIERS[method].law, k)
+                law = VERIFIERS[method].law
+                key = (law if isinstance(law, str) else id(law), k, t, dense)
+                if key not in optima:
+                    optima[key] = optimal_acceptance_rate(p, q, law, k)
+                best[i] = optima[key]
         except ValueError as err:  # a cost guard: say what "V" is on compact rows
             if dense:
                 raise

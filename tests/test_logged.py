@@ -144,3 +144,29 @@ def test_filtered_collection_holds_the_filtered_law_and_reads_at_its_temperature
     one_hot, _, _ = _collected(tmp_path, 1.0, top_k=1, name="greedy")
     law = load_logged(one_hot).p[:]
     assert set(np.unique(law)) == {0.0, 1.0}  # top-k = 1: the argmax only
+
+
+def test_reused_checks_scan_once_and_again_when_a_file_changes(dataset, monkeypatch):
+    """``reuse_checks`` skips the shape checks (a scan of every token id) only for files this process
+    has checked and that are unchanged; a replaced file is checked again, and its fault found."""
+    import os
+
+    from spechub_theory import logged
+
+    path, _, _ = dataset
+    scans = []
+    real = logged._check_shapes
+    monkeypatch.setattr(logged, "_check_shapes", lambda *a: (scans.append(1), real(*a)))
+    monkeypatch.setattr(logged, "_CHECKED", set())
+    load_logged(path, reuse_checks=True)
+    load_logged(path, reuse_checks=True)
+    assert len(scans) == 1
+    load_logged(path)  # the default checks on every open
+    assert len(scans) == 2
+    tokens = np.load(path / "tokens.npy")
+    tokens[3] = 300  # outside the vocabulary of 300
+    np.save(path / "new.npy", tokens)
+    os.replace(path / "new.npy", path / "tokens.npy")  # a new file (inode) of the same size
+    with pytest.raises(ValueError, match=r"tokens.npy holds token ids outside \[0, 300\)"):
+        load_logged(path, reuse_checks=True)
+    assert len(scans) == 3
