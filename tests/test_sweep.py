@@ -280,3 +280,31 @@ def test_the_command_line_chunk_default_is_the_library_one():
 
     args = cli._parser().parse_args(["sweep", "--out", "x.parquet", "--methods", "rrs", "--k", "2"])
     assert args.chunk == CHUNK
+
+
+def test_methods_of_one_draft_law_each_get_its_optimum(small):
+    """A chunk computes a draft law's optimum once for all the methods drafting from it: every row
+    still carries the optimum of its own (law, k, temperature), as the serial library gives it on the
+    dense rows (iid for single, rrs and kseq; hub for spechub)."""
+    grid = {"single": 1, "rrs": [1, 2], "kseq": [2, 3], "spechub": 2}
+    table = sweep(small, list(grid), grid, [0.7, 1.0], scheduler="sync", chunk=250)
+    assert len(table) == 12
+    for t in (0.7, 1.0):
+        data = load_logged(small, t)
+        p, q = data.p[:], data.q[:]
+        for _, row in table[table["temperature"] == t].iterrows():
+            law = "hub" if row["method"] == "spechub" else "iid"
+            assert abs(row["optimum"] - optimal_acceptance_rate(p, q, law, int(row["k"])).mean()) < 1e-12
+
+
+def test_the_benchmark_times_each_run_repeatedly_and_reports_the_fastest(tmp_path):
+    data = synthetic_dataset(tmp_path / "bench", positions=600, vocab=500, top_k=16, seed=1)
+    lines = sweeps.benchmark(data, {"rrs": [2]}, (1.0,), chunk=200, repeats=2)
+    assert [line["run"].split(",")[0] for line in lines] == ["serial loop over the same chunks", "sweep", "sweep"]
+    for line in lines:
+        assert len(line["all_seconds"]) == 2 and line["seconds"] == min(line["all_seconds"]) > 0
+        assert line["throughput"] == pytest.approx(600 / line["seconds"])
+    assert lines[0]["ratio"] == 1.0
+    assert lines[1]["ratio"] == pytest.approx(lines[0]["seconds"] / lines[1]["seconds"])
+    with pytest.raises(ValueError, match="repeats"):
+        sweeps.benchmark(data, {"rrs": [2]}, (1.0,), repeats=0)
