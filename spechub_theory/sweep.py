@@ -505,7 +505,8 @@ def benchmark(data=None, grid=None, temperatures=(0.6, 1.0), *, positions: int =
     under a minute of serial work on one core). ``grid`` maps methods to draft counts (:data:`BENCH_GRID`).
     The serial loop runs in a process whose kernels are already compiled; the local scheduler's time
     includes starting its worker processes (what a user pays on every call); the cluster is started
-    and its workers warmed (one chunk each) before it is timed, as a long-lived cluster would be.
+    and its workers warmed (one chunk each) before it is timed, as a long-lived cluster would be, and
+    closed before the next serial loop (its scheduler's threads would run in this process beside it).
 
     The three runs are timed ``repeats`` times, interleaved (serial, local, cluster, serial, ...),
     and each reports its fastest (``seconds``; every time in ``all_seconds``): on a shared virtual
@@ -536,16 +537,22 @@ def benchmark(data=None, grid=None, temperatures=(0.6, 1.0), *, positions: int =
                  f"sweep, LocalCluster of {workers} workers")
         times = {name: [] for name in names}
         chunk_values(data, 0, min(chunk, n), cells, None, True)  # compile the kernels in this process
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-                Client(cluster) as client:
-            client.run(chunk_values, data, 0, min(chunk, n), cells, None, True)  # on every worker
-            for r in range(repeats):
-                runs = (lambda: [chunk_values(data, lo, min(lo + chunk, n), cells, None, True) for lo in range(0, n, chunk)],
-                        lambda: sweep(data, list(grid), grid, temperatures, chunk=chunk, scheduler=None),
-                        lambda: sweep(data, list(grid), grid, temperatures, chunk=chunk, scheduler=client))
-                for name, run in zip(names, runs):
-                    times[name].append(timed(run))
-                say(f"repeat {r + 1}/{repeats}: " + ", ".join(f"{times[name][-1]:.1f} s" for name in names))
+
+        def clustered():
+            # started for each repeat, and only after the serial loop and the local scheduler ran:
+            # an idle cluster's scheduler and client threads live in this process and slowed the
+            # serial loop by 10-15% (48 s without, 55-62 s beside one, in one session)
+            with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+                    Client(cluster) as client:
+                client.run(chunk_values, data, 0, min(chunk, n), cells, None, True)  # on every worker
+                return timed(lambda: sweep(data, list(grid), grid, temperatures, chunk=chunk, scheduler=client))
+
+        for r in range(repeats):
+            times[names[0]].append(timed(lambda: [chunk_values(data, lo, min(lo + chunk, n), cells, None, True)
+                                                  for lo in range(0, n, chunk)]))
+            times[names[1]].append(timed(lambda: sweep(data, list(grid), grid, temperatures, chunk=chunk, scheduler=None)))
+            times[names[2]].append(clustered())
+            say(f"repeat {r + 1}/{repeats}: " + ", ".join(f"{times[name][-1]:.1f} s" for name in names))
     serial = min(times[names[0]])
     return [{"run": name, "seconds": min(times[name]), "all_seconds": times[name],
              "throughput": work / min(times[name]), "ratio": serial / min(times[name])} for name in names]
