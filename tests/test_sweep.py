@@ -308,3 +308,18 @@ def test_the_benchmark_times_each_run_repeatedly_and_reports_the_fastest(tmp_pat
     assert lines[1]["ratio"] == pytest.approx(lines[0]["seconds"] / lines[1]["seconds"])
     with pytest.raises(ValueError, match="repeats"):
         sweeps.benchmark(data, {"rrs": [2]}, (1.0,), repeats=0)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="VmHWM is Linux's")
+def test_a_workers_peak_memory_is_its_own_not_its_parents():
+    """A process started by a large one reports its own peak: Linux's ``ru_maxrss`` keeps the
+    parent's resident size at the fork (here 300 MB held by this process) across the ``exec``."""
+    import subprocess
+
+    held = np.ones(300 * 2**17)  # 300 MB, touched
+    code = ("import resource; from spechub_theory.sweep import peak_rss_mb; "
+            "print(peak_rss_mb(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+    own, inherited = map(float, subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                               check=True).stdout.split())
+    assert held.sum() == held.size and inherited > 300  # what ru_maxrss says: the parent's size
+    assert own < inherited - 200  # the child's own peak: an interpreter with the library imported
