@@ -10,7 +10,9 @@ position, instead of dense over the vocabulary. A token of zero mass under both 
 any built-in method's acceptance or optimum, and the ties the methods break by token index (the
 hub, the top tokens of ``q``) keep their order, so every value is the dense rows' to rounding; the
 work per position is then ``O(stored tokens)`` instead of ``O(V)`` (at ``V = 32,000`` with 64
-stored, 60-100x less per position). A method registered by the user gets the dense rows.
+stored, 60-100x less per position). A method registered by the user gets the dense rows, and
+the tasks carry its registration (and its draft law's) to worker processes, which start with the
+built-in methods only.
 
 The chunks run on Dask (``dask[distributed]``): the local scheduler (``scheduler=None``:
 processes, or ``"threads"``) or a cluster (``scheduler="tcp://host:port"``).
@@ -48,7 +50,7 @@ import numpy as np
 
 from . import validate
 from .acceptance import acceptance_rate
-from .drafts import DRAFT_LAWS
+from .drafts import BUILT_IN_LAWS, DRAFT_LAWS
 from .logged import LoggedData, check_temperature, default_path, load_logged, stored_law
 from .optimal import optimal_acceptance_rate
 from .synthetic import process
@@ -213,9 +215,11 @@ def _chunk_file(folder: Path, lo: int, hi: int) -> Path:
     return folder / f"chunk_{lo:010d}_{hi:010d}.npz"
 
 
-def _run_chunk(data, lo, hi, cells, top_p, optimum, checkpoint):
+def _run_chunk(data, lo, hi, cells, top_p, optimum, checkpoint, registered=None):
     """One task: the chunk's values, read from the checkpoint when it was already computed, else
-    computed and (with a checkpoint) written there atomically."""
+    computed and (with a checkpoint) written there atomically; ``registered``: the caller's
+    registered verifiers and draft laws the cells need (:func:`_registered`)."""
+    _install(registered)
     if checkpoint is not None:
         done = _chunk_file(Path(checkpoint), lo, hi)
         if done.is_file():
@@ -355,9 +359,31 @@ def plan(data, methods, k, temperatures, *, top_p=None, optimum=True, chunk=CHUN
         checkpoint = Path(checkpoint)
         _open_checkpoint(checkpoint, _settings(data, cells, top_p, optimum, chunk, n))
     data_arg = None if data is None else str(Path(data).resolve())
+    registered = _registered(cells)
     tasks = [(_run_chunk, data_arg, lo, min(lo + chunk, n), cells, top_p, optimum,
-              None if checkpoint is None else str(checkpoint.resolve())) for lo in range(0, n, chunk)]
+              None if checkpoint is None else str(checkpoint.resolve()), registered) for lo in range(0, n, chunk)]
     return cells, tasks
+
+
+def _registered(cells) -> dict | None:
+    """The user's registrations the grid needs (``{"verifiers": {...}, "laws": {...}}``), or None.
+
+    A worker process knows only the built-in methods: :func:`spechub_theory.register_verifier` and
+    :func:`spechub_theory.register_draft_law` ran in the process that calls :func:`sweep`, so the
+    tasks carry the verifiers and draft laws they registered (already checked there), and
+    :func:`_install` adds them to the worker's registry before the chunk is computed."""
+    verifiers = {m: VERIFIERS[m] for m in sorted({c[0] for c in cells}) if m not in BUILT_IN}
+    laws = {v.law: DRAFT_LAWS[v.law] for v in verifiers.values() if v.law not in BUILT_IN_LAWS}
+    return {"verifiers": verifiers, "laws": laws} if verifiers else None
+
+
+def _install(registered) -> None:
+    """Add the caller's registrations to this process's registries (a no-op where they are already)."""
+    if registered:
+        for name, law in registered["laws"].items():
+            DRAFT_LAWS.setdefault(name, law)
+        for name, verifier in registered["verifiers"].items():
+            VERIFIERS.setdefault(name, verifier)
 
 
 def assemble(results, cells, optimum: bool, per_position: bool, *, positions: int):

@@ -323,3 +323,21 @@ def test_a_workers_peak_memory_is_its_own_not_its_parents():
                                                check=True).stdout.split())
     assert held.sum() == held.size and inherited > 300  # what ru_maxrss says: the parent's size
     assert own < inherited - 200  # the child's own peak: an interpreter with the library imported
+
+
+def test_a_registered_method_runs_on_worker_processes(client, small):
+    """The worker processes know only the built-in methods; a sweep carries the caller's registered
+    verifier to them. Registered with RRS's own procedure and closed form, it must give RRS's values
+    (computed on the dense rows, since it is not built in), on the cluster and on local processes."""
+    from spechub_theory import VERIFIERS, register_verifier
+
+    register_verifier("rrs_again", "iid", VERIFIERS["rrs"].procedure, positions=VERIFIERS["rrs"].positions)
+    try:
+        data = load_logged(small)
+        p, q = data.p[:], data.q[:]
+        for scheduler in (client, None):
+            table = sweep(small, ["rrs_again"], 2, 1.0, scheduler=scheduler, chunk=300)
+            assert abs(table["acceptance"].iloc[0] - acceptance_rate(p, q, "rrs", 2).mean()) < 1e-12
+            assert abs(table["optimum"].iloc[0] - optimal_acceptance_rate(p, q, "iid", 2).mean()) < 1e-12
+    finally:
+        del VERIFIERS["rrs_again"]
