@@ -341,3 +341,28 @@ def test_a_registered_method_runs_on_worker_processes(client, small):
             assert abs(table["optimum"].iloc[0] - optimal_acceptance_rate(p, q, "iid", 2).mean()) < 1e-12
     finally:
         del VERIFIERS["rrs_again"]
+
+
+def test_a_registered_draft_law_travels_with_its_verifier(client, small):
+    """A verifier on a registered draft law needs that law on the workers too (its support rule and its
+    optimum). The law here is i.i.d. under another name, and the verifier is RRS's procedure on it, so
+    every value must be RRS's and the i.i.d. optimum's (an independent closed form, the prefix search),
+    on the cluster and on local processes; a worker without the law would fail with 'unknown law'."""
+    from spechub_theory import DRAFT_LAWS, VERIFIERS, register_draft_law, register_verifier
+    from spechub_theory.drafts import IID
+
+    class Copied(IID):
+        pass
+
+    register_draft_law(Copied("iid_copied"))
+    register_verifier("rrs_copied", "iid_copied", VERIFIERS["rrs"].procedure, positions=VERIFIERS["rrs"].positions)
+    try:
+        data = load_logged(small)
+        p, q = data.p[:], data.q[:]
+        for scheduler in (client, None):
+            table = sweep(small, ["rrs_copied"], 2, 1.0, scheduler=scheduler, chunk=300)
+            assert table["law"].iloc[0] == "iid_copied"
+            assert abs(table["acceptance"].iloc[0] - acceptance_rate(p, q, "rrs", 2).mean()) < 1e-12
+            assert abs(table["optimum"].iloc[0] - optimal_acceptance_rate(p, q, "iid", 2).mean()) < 1e-12
+    finally:
+        del VERIFIERS["rrs_copied"], DRAFT_LAWS["iid_copied"]
