@@ -406,7 +406,7 @@ def _run(args) -> int:
             from .sweep import benchmark
 
             for line in benchmark(log=lambda text: print(f"sweep benchmark: {text}", file=sys.stderr, flush=True)):
-                print(f"{line['run']:<40} {line['seconds']:8.2f} s  {line['throughput']:10.0f} position-cells/s  "
+                print(f"{line['run']:<52} {line['seconds']:8.2f} s  {line['throughput']:10.0f} position-cells/s  "
                       f"{line['ratio']:5.2f}x the serial loop")
         if args.lp_scaling:
             for k in (2, 3):

@@ -64,6 +64,27 @@ from .verifiers import BUILT_IN, VERIFIERS
 CHUNK = 1024
 #: Seconds to wait for a scheduler before giving up.
 CONNECT_TIMEOUT = 10
+#: Dask settings for workers that run only sweeps, and for their scheduler: its housekeeping wakes
+#: up less often. Dask's defaults tick every server's event loop every 20 ms, sample each worker's
+#: stack every 10 ms (the statistical profiler), read the system every 500 ms and a worker's memory
+#: every 100 ms. Measured on this project's 2-core machine, a 2-worker ``LocalCluster`` with
+#: nothing to do used 5.7-7.3% of a core in the process holding the scheduler, the client and the
+#: nannies, and 4.8-6.2% in each worker; with these settings 1.2-1.4% and 0.5-0.6% (two runs of
+#: 10 s each). None of the four alone did it: the profiler alone took each worker to 2.7-3.2%, the
+#: tick alone the main process to 3.2-3.6%. What is given up: the dashboard's profile, and a
+#: worker over its memory limit is noticed within a second rather than 100 ms (the event loop's
+#: health warning still fires after 3 s). Use with ``dask.config.set(QUIET_WORKERS)`` before
+#: starting a ``LocalCluster``, or as environment variables for ``dask scheduler`` / ``dask worker``
+#: (:data:`QUIET_WORKERS_ENV`).
+QUIET_WORKERS = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.worker.memory.monitor-interval": "1s",
+}
+#: :data:`QUIET_WORKERS` as the environment variables Dask reads at start-up.
+QUIET_WORKERS_ENV = {"DASK_" + key.upper().replace(".", "__").replace("-", "_"): str(value)
+                     for key, value in QUIET_WORKERS.items()}
 #: The columns of a sweep's table (``optimum`` and ``optimum_se`` only with ``optimum=True``).
 COLUMNS = ("method", "k", "temperature", "law", "positions", "acceptance", "acceptance_se", "optimum", "optimum_se")
 
@@ -322,7 +343,7 @@ def sweep(data=None, methods=("rrs", "spechub"), k=2, temperatures=1.0, *, top_p
         Positions per task. A task's rows take ``chunk * W * 8`` bytes per law and temperature
         (``W`` the most tokens a position of the chunk stores, :func:`stored_rows`); a worker's
         resident memory also holds the pages of the dataset's token ids, which the loader's shape
-        check reads at every opening (measured: 361 MB per worker at ``chunk = 1024`` over a
+        check reads once per worker process (measured: 361 MB per worker at ``chunk = 1024`` over a
         1,000,000-position dataset of 64 tokens per position, on a 138 MB baseline, about 130 MB
         of it those pages).
     checkpoint : path, optional
@@ -553,6 +574,7 @@ def benchmark(data=None, grid=None, temperatures=(0.6, 1.0), *, positions: int =
     includes starting its worker processes (what a user pays on every call); the cluster is started
     and its workers warmed (one chunk each) before it is timed, as a long-lived cluster would be, and
     closed before the next serial loop (its scheduler's threads would run in this process beside it).
+    The cluster is timed twice: with Dask's default settings and with :data:`QUIET_WORKERS`.
 
     The three runs are timed ``repeats`` times, interleaved (serial, local, cluster, serial, ...),
     and each reports its fastest (``seconds``; every time in ``all_seconds``): on a shared virtual
@@ -562,6 +584,7 @@ def benchmark(data=None, grid=None, temperatures=(0.6, 1.0), *, positions: int =
     """
     import tempfile
 
+    import dask
     from distributed import Client, LocalCluster
 
     repeats = validate.positive_int(repeats, "repeats")
@@ -580,15 +603,15 @@ def benchmark(data=None, grid=None, temperatures=(0.6, 1.0), *, positions: int =
             return time.perf_counter() - tic
 
         names = ("serial loop over the same chunks", "sweep, local process scheduler",
-                 f"sweep, LocalCluster of {workers} workers")
+                 f"sweep, LocalCluster of {workers} workers", f"sweep, LocalCluster of {workers}, QUIET_WORKERS")
         times = {name: [] for name in names}
         chunk_values(data, 0, min(chunk, n), cells, None, True)  # compile the kernels in this process
 
-        def clustered():
+        def clustered(settings):
             # started for each repeat, and only after the serial loop and the local scheduler ran:
             # an idle cluster's scheduler and client threads live in this process and slowed the
             # serial loop by 10-15% (48 s without, 55-62 s beside one, in one session)
-            with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            with dask.config.set(settings), LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
                     Client(cluster) as client:
                 client.run(chunk_values, data, 0, min(chunk, n), cells, None, True)  # on every worker
                 return timed(lambda: sweep(data, list(grid), grid, temperatures, chunk=chunk, scheduler=client))
@@ -597,7 +620,8 @@ def benchmark(data=None, grid=None, temperatures=(0.6, 1.0), *, positions: int =
             times[names[0]].append(timed(lambda: [chunk_values(data, lo, min(lo + chunk, n), cells, None, True)
                                                   for lo in range(0, n, chunk)]))
             times[names[1]].append(timed(lambda: sweep(data, list(grid), grid, temperatures, chunk=chunk, scheduler=None)))
-            times[names[2]].append(clustered())
+            times[names[2]].append(clustered({}))
+            times[names[3]].append(clustered(QUIET_WORKERS))
             say(f"repeat {r + 1}/{repeats}: " + ", ".join(f"{times[name][-1]:.1f} s" for name in names))
     serial = min(times[names[0]])
     return [{"run": name, "seconds": min(times[name]), "all_seconds": times[name],

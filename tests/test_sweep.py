@@ -300,7 +300,8 @@ def test_methods_of_one_draft_law_each_get_its_optimum(small):
 def test_the_benchmark_times_each_run_repeatedly_and_reports_the_fastest(tmp_path):
     data = synthetic_dataset(tmp_path / "bench", positions=600, vocab=500, top_k=16, seed=1)
     lines = sweeps.benchmark(data, {"rrs": [2]}, (1.0,), chunk=200, repeats=2)
-    assert [line["run"].split(",")[0] for line in lines] == ["serial loop over the same chunks", "sweep", "sweep"]
+    assert [line["run"].split(",")[0] for line in lines] == ["serial loop over the same chunks", "sweep", "sweep", "sweep"]
+    assert lines[3]["run"].endswith("QUIET_WORKERS")
     for line in lines:
         assert len(line["all_seconds"]) == 2 and line["seconds"] == min(line["all_seconds"]) > 0
         assert line["throughput"] == pytest.approx(600 / line["seconds"])
@@ -366,3 +367,25 @@ def test_a_registered_draft_law_travels_with_its_verifier(client, small):
             assert abs(table["optimum"].iloc[0] - optimal_acceptance_rate(p, q, "iid", 2).mean()) < 1e-12
     finally:
         del VERIFIERS["rrs_copied"], DRAFT_LAWS["iid_copied"]
+
+
+def test_the_quiet_worker_settings_are_dasks_own_and_reach_the_workers():
+    """Each key of QUIET_WORKERS must be one of Dask's settings (a misspelt key would set nothing and
+    change nothing, silently), its environment form must read back to the same values through Dask's
+    own parser, and set before a LocalCluster starts they must be what its worker processes run with."""
+    import dask
+
+    from spechub_theory.sweep import QUIET_WORKERS, QUIET_WORKERS_ENV
+
+    for key in QUIET_WORKERS:
+        dask.config.get(key)  # KeyError for a setting Dask does not have
+    parsed = dask.config.collect_env(QUIET_WORKERS_ENV)
+    with dask.config.set(parsed):
+        assert {key: dask.config.get(key) for key in QUIET_WORKERS} == QUIET_WORKERS
+    assert QUIET_WORKERS_ENV["DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED"] == "False"  # as the README writes it
+    with dask.config.set(QUIET_WORKERS), \
+            LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as c:
+        seen = c.run(lambda: {key: dask.config.get(key) for key in QUIET_WORKERS})
+    assert list(seen.values()) == [QUIET_WORKERS]
+    assert dask.config.get("distributed.admin.tick.interval") != "1s"  # and left as it was afterwards
